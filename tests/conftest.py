@@ -1,0 +1,30 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the shipped reference data (regions, catalogue) once for the whole session."""
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _english_off(settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
+@pytest.fixture
+def regulator(db):
+    from tests.factories import make_regulator
+
+    return make_regulator()
+
+
+@pytest.fixture
+def owner_org(db):
+    from tests.factories import make_owner
+
+    return make_owner(verified=True)
