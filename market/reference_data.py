@@ -75,4 +75,6 @@ def load_catalogue() -> int:
 
 
 def load_reference_data() -> dict[str, int]:
-    return {"regions": load_regions(), "service_items": load_catalogue()}
+    from .workdays import calendar_seed_from_package
+
+    return {"regions": load_regions(), "service_items": load_catalogue(), "calendar_days": calendar_seed_from_package()}
