@@ -22,6 +22,7 @@ class Refusal:
 
 
 def status_refusal(agency: Agency) -> Refusal | None:
+    """`agency` is an Agency or any object with its `status` and `status_reason`."""
     if agency.status == AgencyStatus.ACTIVE:
         return None
     if agency.status == AgencyStatus.SUSPENDED:
@@ -29,17 +30,20 @@ def status_refusal(agency: Agency) -> Refusal | None:
     if agency.status == AgencyStatus.BANNED:
         return Refusal("banned", _("The agency is banned."))
     return Refusal("not_active", _("The agency's registration is not active (status: %(status)s).")
-                   % {"status": agency.get_status_display()})
+                   % {"status": AgencyStatus(agency.status).label})
 
 
-def qualification_refusal(*, agency: Agency, required_type_ids: Iterable[int], on: dt.date) -> Refusal | None:
+def qualification_refusal(*, agency: Agency, required_type_ids: Iterable[int], on: dt.date,
+                          qualifications: Iterable | None = None) -> Refusal | None:
     """The agency must hold a certificate valid on `on` of at least one of the required types.
 
-    `agency.qualifications` may be prefetched; an empty requirement always passes."""
+    `qualifications`: the agency's certificates if the caller loaded them in bulk (else
+    `agency.qualifications`, which may be prefetched). An empty requirement always passes."""
     required = set(required_type_ids)
     if not required:
         return None
-    held = [q for q in agency.qualifications.all() if q.qualification_type_id in required]
+    source = agency.qualifications.all() if qualifications is None else qualifications
+    held = [q for q in source if q.qualification_type_id in required]
     if any(q.is_valid_on(on) for q in held):
         return None
     if held:

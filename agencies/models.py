@@ -9,17 +9,69 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from market.models import Organization, QualificationType, ServiceItem, User
+from market.models import Membership, Organization, QualificationType, ServiceItem, User
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+class PrivateStorage(Storage):
+    """The "private" storage from settings.STORAGES, looked up at each call, so that a changed
+    setting (another deployment location, a test's temporary directory) takes effect at once."""
+
+    @property
+    def backend(self) -> Storage:
+        return storages["private"]
+
+    def open(self, name, mode="rb"):
+        return self.backend.open(name, mode)
+
+    def save(self, name, content, max_length=None):
+        return self.backend.save(name, content, max_length=max_length)
+
+    def delete(self, name):
+        return self.backend.delete(name)
+
+    def exists(self, name):
+        return self.backend.exists(name)
+
+    def size(self, name):
+        return self.backend.size(name)
+
+    def listdir(self, path):
+        return self.backend.listdir(path)
+
+    def path(self, name):
+        return self.backend.path(name)
+
+    def url(self, name):
+        raise NotImplementedError("private files have no public URL; they are served by permission-checking views")
+
+    def generate_filename(self, filename):
+        return self.backend.generate_filename(filename)
+
+    def get_available_name(self, name, max_length=None):
+        return self.backend.get_available_name(name, max_length=max_length)
+
+    def get_valid_name(self, name):
+        return self.backend.get_valid_name(name)
+
+    def get_modified_time(self, name):
+        return self.backend.get_modified_time(name)
+
+
+_private_storage = PrivateStorage()
 
 
 def private_storage():
     """Uploads are stored outside MEDIA_URL and streamed only by permission-checking views."""
-    return storages["private"]
+    return _private_storage
 
 
 def upload_path(instance, filename: str) -> str:
@@ -113,8 +165,12 @@ class LicenceFile(models.Model):
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["uploaded_at", "id"]
         verbose_name = _("licence file")
         verbose_name_plural = _("licence files")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
 
 
 class AgencyServiceItem(models.Model):
@@ -131,6 +187,15 @@ class AgencyServiceItem(models.Model):
         verbose_name_plural = _("offered service items")
         constraints = [models.UniqueConstraint(fields=["agency", "service_item"], name="agency_item_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.agency_id}: {self.service_item_id}"
+
+    @property
+    def fee_quote_yuan(self) -> str | None:
+        from market.money import fen_to_yuan
+
+        return None if self.fee_quote_fen is None else fen_to_yuan(self.fee_quote_fen)
+
 
 class Qualification(models.Model):
     """A qualification certificate (资质证书) with its validity."""
@@ -144,7 +209,10 @@ class Qualification(models.Model):
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), db_index=True)
     file = models.FileField(_("scanned certificate"), storage=private_storage, upload_to=upload_path, blank=True)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=64, blank=True)
     expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True, null=True)
 
     class Meta:
         ordering = ["valid_to"]
@@ -152,6 +220,8 @@ class Qualification(models.Model):
         verbose_name_plural = _("qualification certificates")
         constraints = [
             models.CheckConstraint(condition=Q(valid_to__gte=models.F("valid_from")), name="qualification_valid_range"),
+            models.UniqueConstraint(fields=["agency", "qualification_type", "certificate_number"],
+                                    name="qualification_unique_certificate"),
         ]
 
     def __str__(self) -> str:
@@ -159,6 +229,10 @@ class Qualification(models.Model):
 
     def is_valid_on(self, day: dt.date) -> bool:
         return self.valid_from <= day <= self.valid_to
+
+    def days_left(self, day: dt.date) -> int:
+        """Days from `day` to the last valid day (negative once expired)."""
+        return (self.valid_to - day).days
 
 
 class Practitioner(models.Model):
@@ -170,8 +244,12 @@ class Practitioner(models.Model):
     certificate_number = models.CharField(_("certificate number"), max_length=64, blank=True)
 
     class Meta:
+        ordering = ["id"]
         verbose_name = _("practitioner")
         verbose_name_plural = _("practitioners")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class PublicityObjection(models.Model):
@@ -194,5 +272,41 @@ class PublicityObjection(models.Model):
     ruled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        ordering = ["created_at", "id"]
         verbose_name = _("publicity objection")
         verbose_name_plural = _("publicity objections")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.agency} ({self.get_status_display()})"
+
+
+class AgencyInvitation(models.Model):
+    """An e-mail invitation to join an agency's staff with a role. The link carries a signed token
+    (agencies.services.invitation_token); accepting adds the membership."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ACCEPTED = "accepted", _("accepted")
+        REVOKED = "revoked", _("revoked")
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(_("role"), max_length=16, choices=Membership.Role.choices, default=Membership.Role.STAFF)
+    key = models.CharField(max_length=32, unique=True, default=_new_key, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("staff invitation")
+        verbose_name_plural = _("staff invitations")
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "email"], condition=Q(status="pending"),
+                                    name="agency_invitation_one_pending_per_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.agency}"

@@ -77,4 +77,7 @@ def load_catalogue() -> int:
 def load_reference_data() -> dict[str, int]:
     from .workdays import calendar_seed_from_package
 
-    return {"regions": load_regions(), "service_items": load_catalogue(), "calendar_days": calendar_seed_from_package()}
+    from credit.services import breach_rules_seed
+
+    return {"regions": load_regions(), "service_items": load_catalogue(), "calendar_days": calendar_seed_from_package(),
+            "breach_rules": breach_rules_seed()}

@@ -274,6 +274,13 @@ MARKET = {
     "CONTRACT_CONFIRM_DAYS": env_int("MARKET_CONTRACT_CONFIRM_DAYS", 5),
     "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-gdzjcs"),
 }
+CREDIT = {
+    "APPEAL_DAYS": env_int("CREDIT_APPEAL_DAYS", 15),
+    "REPAIR_AFTER_DAYS": env_int("CREDIT_REPAIR_AFTER_DAYS", 90),
+    # score = WEIGHT_BREACHES × (100 − points in force) + WEIGHT_EVALUATIONS × (evaluation average on 0–100)
+    "WEIGHT_BREACHES": 0.7,
+    "WEIGHT_EVALUATIONS": 0.3,
+}
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
 

@@ -17,6 +17,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("market.api.urls")),
+    path("api/v1/", include("agencies.api_urls")),
+    path("api/v1/", include("bids.api_urls")),
+    path("api/v1/", include("credit.api_urls")),
+    path("agencies/", include("agencies.urls")),
+    path("", include("bids.urls")),
+    path("credit/", include("credit.urls")),
     path("accounts/", include("market.account_urls")),
     path("healthz/", views.healthz, name="healthz"),
 ]

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import ocds as ocds_api
 from . import views
 
 app_name = "api"
@@ -9,4 +10,29 @@ urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("service-items/", views.ServiceItemListView.as_view(), name="service-item-list"),
     path("service-items/<str:code>/", views.ServiceItemDetailView.as_view(), name="service-item-detail"),
+    path("ocds/releases/", ocds_api.ReleasePackageView.as_view(), name="ocds-releases"),
+    path("ocds/records/<str:ocid>/", ocds_api.RecordPackageView.as_view(), name="ocds-record"),
+]
+
+# Contracts, delivery, payment and evaluations (market/api/contracts.py).
+from . import contracts as contract_api  # noqa: E402
+
+urlpatterns += [
+    path("contracts/", contract_api.ContractListView.as_view(), name="contract-list"),
+    path("contracts/<int:pk>/", contract_api.ContractDetailView.as_view(), name="contract-detail"),
+    path("contracts/<int:pk>/confirm/", contract_api.ContractConfirmView.as_view(), name="contract-confirm"),
+    path("contracts/<int:pk>/refuse/", contract_api.ContractRefuseView.as_view(), name="contract-refuse"),
+    path("contracts/<int:pk>/deliveries/", contract_api.DeliveryCreateView.as_view(), name="contract-deliveries"),
+    path("contracts/<int:pk>/deliveries/<int:number>/accept/", contract_api.DeliveryAcceptView.as_view(),
+         name="contract-delivery-accept"),
+    path("contracts/<int:pk>/deliveries/<int:number>/return/", contract_api.DeliveryReturnView.as_view(),
+         name="contract-delivery-return"),
+    path("contracts/<int:pk>/extensions/", contract_api.ExtensionCreateView.as_view(), name="contract-extensions"),
+    path("contracts/<int:pk>/extensions/<int:ext_id>/decide/", contract_api.ExtensionDecideView.as_view(),
+         name="contract-extension-decide"),
+    path("contracts/<int:pk>/payment/", contract_api.PaymentStartView.as_view(), name="contract-payment"),
+    path("payments/stripe/webhook/", contract_api.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("evaluations/", contract_api.EvaluationListCreateView.as_view(), name="evaluation-list"),
+    path("evaluations/summary/<int:agency_id>/", contract_api.EvaluationSummaryView.as_view(),
+         name="evaluation-summary"),
 ]

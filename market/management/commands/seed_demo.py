@@ -12,6 +12,8 @@ from tqdm import tqdm
 SEEDERS = [
     "market.demo.core.seed",
     "cms.demo.seed",
+    "agencies.demo.seed",
+    "bids.demo.seed",
 ]
 
 SCALES = {

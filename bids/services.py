@@ -1,0 +1,495 @@
+"""Writes for bids, quality scoring, selection, objections and the award.
+
+Every deadline check uses one server timestamp taken after the request row is locked, so a bid is
+accepted exactly when the server clock was before the deadline when it was stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Callable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agencies.eligibility import Refusal, qualification_refusal
+from agencies.models import Agency, Qualification
+from credit.standing import active_bans, agency_refusal
+from market import permissions
+from market.audit import audit_record
+from market.models import QuoteMode, RequestStatus, SelectionMethod, ServiceRequest, User
+from market.request_services import request_transition
+from market.workdays import period_end
+
+from . import draw
+from .models import Bid, BidStatus, Evaluator, QualityScore, ResultObjection, SelectionRun
+
+
+class BidRefused(ValidationError):
+    """A bid refused for a named reason (code), with a message for people."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.message, code=refusal.code)
+        self.refusal = refusal
+
+
+def content_hash(*, request_id: int, agency_id: int, price_fen: int, discount_bp: int | None, nonce: str,
+                 proposal: str) -> str:
+    payload = json.dumps({"request": request_id, "agency": agency_id, "price_fen": price_fen, "discount_bp": discount_bp,
+                          "nonce": nonce, "proposal": proposal}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# --- eligibility: small named checks, run in order ---------------------------------------------------
+
+
+class RequestRules:
+    """What eligibility needs from a request, read once (selection checks thousands of bids)."""
+
+    def __init__(self, request: ServiceRequest, qualifications_by_agency: dict[int, list] | None = None):
+        self.request = request
+        self.avoided = {a.agency_id: a.reason for a in request.avoidances.all()}
+        self.required_ids = [q.pk for q in request.required_qualifications.all()]
+        self.qualifications_by_agency = qualifications_by_agency  # None: read each agency's own
+        self.bans: dict | None = None  # None: ask the credit record per agency
+
+
+def _check_standing(rules: RequestRules, agency: Agency, now: dt.datetime) -> Refusal | None:
+    return agency_refusal(agency=agency, at=now, bans=rules.bans)
+
+
+def _check_avoidance(rules: RequestRules, agency: Agency, now: dt.datetime) -> Refusal | None:
+    if agency.pk in rules.avoided:
+        return Refusal("avoided", _("The request avoids this agency: %(reason)s") % {"reason": rules.avoided[agency.pk]})
+    return None
+
+
+def _check_qualification(rules: RequestRules, agency: Agency, now: dt.datetime) -> Refusal | None:
+    held = None if rules.qualifications_by_agency is None else rules.qualifications_by_agency.get(agency.pk, [])
+    return qualification_refusal(agency=agency, required_type_ids=rules.required_ids, on=timezone.localtime(now).date(),
+                                 qualifications=held)
+
+
+AGENCY_CHECKS: list[Callable[[RequestRules, Agency, dt.datetime], Refusal | None]] = [
+    _check_standing, _check_avoidance, _check_qualification,
+]
+
+
+def agency_refusal_for_request(*, request: ServiceRequest, agency: Agency, now: dt.datetime,
+                               rules: RequestRules | None = None) -> Refusal | None:
+    rules = rules or RequestRules(request)
+    for check in AGENCY_CHECKS:
+        refusal = check(rules, agency, now)
+        if refusal:
+            return refusal
+    return None
+
+
+def _price_for(request: ServiceRequest, price_fen: int | None, discount_bp: int | None) -> tuple[int, int | None]:
+    """Validate the quote against the ceiling (or the discount range); return (price in fen, discount)."""
+    if request.quote_mode == QuoteMode.DISCOUNT:
+        if discount_bp is None:
+            raise BidRefused(Refusal("invalid_price", _("Quote a discount rate.")))
+        discount_bp = int(discount_bp)
+        if not (request.discount_min_bp <= discount_bp <= request.discount_max_bp):
+            raise BidRefused(Refusal("discount_out_of_range",
+                                     _("The discount rate must lie between %(lo)s%% and %(hi)s%%.")
+                                     % {"lo": request.discount_min_bp / 100, "hi": request.discount_max_bp / 100}))
+        price = request.budget_fen * (10000 - discount_bp) // 10000
+        return price, discount_bp
+    if price_fen is None or int(price_fen) <= 0:
+        raise BidRefused(Refusal("invalid_price", _("Quote a price above zero.")))
+    price_fen = int(price_fen)
+    if price_fen > request.budget_fen:
+        from market.money import fen_to_yuan
+
+        raise BidRefused(Refusal("price_above_ceiling", _("The price %(p)s yuan is above the ceiling of %(c)s yuan.")
+                                 % {"p": fen_to_yuan(price_fen), "c": fen_to_yuan(request.budget_fen)}))
+    return price_fen, None
+
+
+def _clean_nonce(nonce: str | None) -> str:
+    if not nonce:
+        return draw.new_nonce()
+    try:
+        raw = bytes.fromhex(nonce)
+    except ValueError:
+        raise BidRefused(Refusal("invalid_nonce", _("The nonce must be hexadecimal.")))
+    if len(raw) < draw.MIN_NONCE_BYTES or len(raw) > 64:
+        raise BidRefused(Refusal("invalid_nonce", _("The nonce must be 16 to 64 random bytes (32 to 128 hex digits).")))
+    return raw.hex()
+
+
+def _lock_open_request(request_id: int) -> tuple[ServiceRequest, dt.datetime]:
+    request = (ServiceRequest.objects.select_for_update().get(pk=request_id))
+    now = timezone.now()  # one server timestamp, taken under the lock
+    if request.status != RequestStatus.PUBLISHED:
+        raise BidRefused(Refusal("not_open", _("This request is not open for bids.")))
+    if now >= request.bid_deadline:
+        raise BidRefused(Refusal("late", _("Bidding closed at %(t)s (server time); the bid is late.")
+                                 % {"t": timezone.localtime(request.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")}))
+    return request, now
+
+
+def _require_agency_member(actor: User, agency: Agency) -> None:
+    if not permissions.can_act_for(actor, agency.organization):
+        raise PermissionDenied(_("You may not act for %(org)s.") % {"org": agency.organization.name})
+
+
+def bid_submit(*, actor: User, request: ServiceRequest, agency: Agency, price_fen: int | None = None,
+               discount_bp: int | None = None, nonce: str | None = None, proposal: str = "") -> Bid:
+    """Submit a sealed bid before the deadline."""
+    _require_agency_member(actor, agency)
+    nonce = _clean_nonce(nonce)
+    try:
+        with transaction.atomic():
+            request, now = _lock_open_request(request.pk)
+            agency = Agency.objects.select_related("organization").prefetch_related("qualifications").get(pk=agency.pk)
+            refusal = agency_refusal_for_request(request=request, agency=agency, now=now)
+            if refusal:
+                raise BidRefused(refusal)
+            price, discount = _price_for(request, price_fen, discount_bp)
+            if Bid.objects.filter(request=request, agency=agency, status=BidStatus.ACTIVE).exists():
+                raise BidRefused(Refusal("duplicate", _("Your agency already has a bid on this request; change it instead.")))
+            digest = content_hash(request_id=request.pk, agency_id=agency.pk, price_fen=price, discount_bp=discount,
+                                  nonce=nonce, proposal=proposal)
+            bid = Bid.objects.create(request=request, agency=agency, submitted_by=actor, price_fen=price,
+                                     discount_bp=discount, nonce=nonce, proposal=proposal, content_hash=digest,
+                                     submitted_at=now, updated_at=now)
+            audit_record(actor=actor, action="bid.submit", obj=bid,
+                         after={"request": request.pk, "agency": agency.pk, "content_hash": digest})
+    except IntegrityError:
+        # Two submissions from one agency raced; the database constraint kept one.
+        raise BidRefused(Refusal("duplicate", _("Your agency already has a bid on this request; change it instead.")))
+    return bid
+
+
+def bid_change(*, actor: User, bid: Bid, price_fen: int | None = None, discount_bp: int | None = None,
+               nonce: str | None = None, proposal: str | None = None) -> Bid:
+    """Change a bid before the deadline (the new content is hashed into the audit log)."""
+    _require_agency_member(actor, bid.agency)
+    with transaction.atomic():
+        request, now = _lock_open_request(bid.request_id)
+        bid = Bid.objects.select_for_update().get(pk=bid.pk)
+        if bid.status != BidStatus.ACTIVE:
+            raise BidRefused(Refusal("withdrawn", _("This bid was withdrawn.")))
+        agency = Agency.objects.select_related("organization").prefetch_related("qualifications").get(pk=bid.agency_id)
+        refusal = agency_refusal_for_request(request=request, agency=agency, now=now)
+        if refusal:
+            raise BidRefused(refusal)
+        price, discount = _price_for(request, price_fen if price_fen is not None else bid.price_fen,
+                                     discount_bp if discount_bp is not None else bid.discount_bp)
+        before = {"content_hash": bid.content_hash}
+        bid.price_fen, bid.discount_bp = price, discount
+        if nonce:
+            bid.nonce = _clean_nonce(nonce)
+        if proposal is not None:
+            bid.proposal = proposal
+        bid.content_hash = content_hash(request_id=request.pk, agency_id=agency.pk, price_fen=price, discount_bp=discount,
+                                        nonce=bid.nonce, proposal=bid.proposal)
+        bid.updated_at = now
+        bid.save(update_fields=["price_fen", "discount_bp", "nonce", "proposal", "content_hash", "updated_at"])
+        audit_record(actor=actor, action="bid.change", obj=bid, before=before, after={"content_hash": bid.content_hash})
+    return bid
+
+
+def bid_withdraw(*, actor: User, bid: Bid) -> Bid:
+    _require_agency_member(actor, bid.agency)
+    with transaction.atomic():
+        request, now = _lock_open_request(bid.request_id)
+        bid = Bid.objects.select_for_update().get(pk=bid.pk)
+        if bid.status != BidStatus.ACTIVE:
+            raise BidRefused(Refusal("withdrawn", _("This bid was already withdrawn.")))
+        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN, now
+        bid.save(update_fields=["status", "withdrawn_at"])
+        audit_record(actor=actor, action="bid.withdraw", obj=bid, before={"status": "active"}, after={"status": "withdrawn"})
+    return bid
+
+
+# --- quality scoring (weighted-score method) ----------------------------------------------------------
+
+
+def _require_owner(actor: User, request: ServiceRequest) -> None:
+    permissions.require_act_for(actor, request.owner)
+
+
+def _require_closed(request: ServiceRequest, now: dt.datetime) -> None:
+    if request.status != RequestStatus.PUBLISHED or now < request.bid_deadline:
+        raise ValidationError(_("This can be done only after bidding has closed and before selection."), code="not_closed")
+
+
+def evaluators_set(*, actor: User, request: ServiceRequest, names: list[str]) -> list[Evaluator]:
+    """After bidding closes the owner names its evaluation panel."""
+    _require_owner(actor, request)
+    if request.selection_method != SelectionMethod.WEIGHTED:
+        raise ValidationError(_("Only the weighted-score method has an evaluation panel."))
+    names = [n.strip() for n in names if n and n.strip()]
+    if not names or len(set(names)) != len(names):
+        raise ValidationError({"names": [_("Name at least one evaluator, each once.")]})
+    with transaction.atomic():
+        request = ServiceRequest.objects.select_for_update().get(pk=request.pk)
+        _require_closed(request, timezone.now())
+        if QualityScore.objects.filter(evaluator__request=request).exists():
+            raise ValidationError(_("Scoring has begun; the panel can no longer change."))
+        Evaluator.objects.filter(request=request).delete()
+        panel = [Evaluator.objects.create(request=request, name=n) for n in names]
+        audit_record(actor=actor, action="request.evaluators", obj=request, after={"evaluators": names})
+    return panel
+
+
+def quality_scores_submit(*, actor: User, evaluator: Evaluator, bid: Bid, scores: dict[str, Decimal | float | int]) -> None:
+    """One evaluator's scores for one bid, one per published criterion, each between 0 and its weight."""
+    request = evaluator.request
+    _require_owner(actor, request)
+    if bid.request_id != request.pk or bid.status != BidStatus.ACTIVE:
+        raise ValidationError(_("This bid is not an active bid on this request."))
+    criteria = {c["name"]: int(c["weight"]) for c in request.quality_criteria}
+    if set(scores) != set(criteria):
+        raise ValidationError({"scores": [_("Score every published criterion and nothing else: %(c)s.")
+                                          % {"c": "、".join(criteria)}]})
+    clean = {}
+    for name, value in scores.items():
+        try:
+            value = Decimal(str(value)).quantize(Decimal("0.01"))
+        except Exception:
+            raise ValidationError({"scores": [_("Scores are numbers.")]})
+        if not (0 <= value <= criteria[name]):
+            raise ValidationError({"scores": [_("The score for “%(c)s” must lie between 0 and %(w)d.") % {"c": name, "w": criteria[name]}]})
+        clean[name] = value
+    with transaction.atomic():
+        locked = ServiceRequest.objects.select_for_update().get(pk=request.pk)
+        _require_closed(locked, timezone.now())
+        for name, value in clean.items():
+            QualityScore.objects.update_or_create(evaluator=evaluator, bid=bid, criterion=name, defaults={"score": value})
+        audit_record(actor=actor, action="bid.quality_scores", obj=bid,
+                     after={"evaluator": evaluator.name, "scores": {k: str(v) for k, v in clean.items()}})
+
+
+# --- selection ------------------------------------------------------------------------------------------
+
+
+def _quality_by_bid(request: ServiceRequest, bid_ids: list[int]) -> tuple[dict[int, Fraction], dict[int, dict]]:
+    """Average of the evaluators' totals per bid, and each evaluator's scores (published)."""
+    evaluators = list(request.evaluators.all())
+    if not evaluators:
+        raise ValidationError(_("Name the evaluation panel and enter its scores before selecting."), code="no_scores")
+    per_bid: dict[int, dict[str, dict[str, str]]] = {b: {} for b in bid_ids}
+    totals: dict[int, dict[int, Fraction]] = {b: {} for b in bid_ids}
+    for s in QualityScore.objects.filter(evaluator__request=request, bid_id__in=bid_ids).select_related("evaluator"):
+        per_bid[s.bid_id].setdefault(s.evaluator.name, {})[s.criterion] = str(s.score)
+        totals[s.bid_id][s.evaluator_id] = totals[s.bid_id].get(s.evaluator_id, Fraction(0)) + Fraction(s.score)
+    n_criteria = len(request.quality_criteria)
+    for bid_id in bid_ids:
+        for ev in evaluators:
+            if len(per_bid[bid_id].get(ev.name, {})) != n_criteria:
+                raise ValidationError(_("Evaluator %(e)s has not scored bid %(b)d on every criterion.") % {"e": ev.name, "b": bid_id},
+                                      code="scores_missing")
+    quality = {b: sum(totals[b].values(), Fraction(0)) / len(evaluators) for b in bid_ids}
+    return quality, per_bid
+
+
+@dataclass(frozen=True)
+class AgencyState:
+    """What eligibility reads of an agency, loaded in bulk for selection."""
+
+    pk: int
+    status: str
+    status_reason: str
+
+
+@dataclass(frozen=True)
+class BidRow:
+    pk: int
+    agency_id: int
+    price_fen: int
+    discount_bp: int | None
+    nonce: str
+    submitted_at: dt.datetime
+    agency_status: str
+    agency_status_reason: str
+    agency_name: str
+    uscc: str
+
+    @property
+    def agency(self) -> AgencyState:
+        return AgencyState(self.agency_id, self.agency_status, self.agency_status_reason)
+
+
+def _exclusion(bid: BidRow, refusal: Refusal) -> dict:
+    return {"bid_id": bid.pk, "agency_id": bid.agency_id, "agency": bid.agency_name, "uscc": bid.uscc,
+            "price_fen": bid.price_fen, "nonce": bid.nonce, "reason_code": refusal.code, "reason": refusal.message}
+
+
+def _perform_selection(*, request: ServiceRequest, actor: User | None, now: dt.datetime, excluded_bid_ids: dict[int, Refusal],
+                       direct_bid_id: int | None = None, direct_reason: str = "") -> SelectionRun:
+    """Re-check eligibility, apply the minimum, run the published procedure, publish the result."""
+    rules = RequestRules(request, qualifications_by_agency={})
+    # The bidders' certificates of the required types, in one joined query (no giant IN list).
+    for q in (Qualification.objects.filter(qualification_type_id__in=rules.required_ids, agency__bids__request=request,
+                                           agency__bids__status=BidStatus.ACTIVE)
+              .select_related("qualification_type")
+              .only("agency_id", "qualification_type_id", "certificate_number", "valid_from", "valid_to",
+                    "qualification_type__name")):
+        rules.qualifications_by_agency.setdefault(q.agency_id, []).append(q)
+    fields = ("pk", "agency_id", "price_fen", "discount_bp", "nonce", "submitted_at", "agency__status",
+              "agency__status_reason", "agency__organization__name", "agency__organization__uscc")
+    bids = [BidRow(*row) for row in Bid.objects.filter(request=request, status=BidStatus.ACTIVE)
+            .order_by("pk").values_list(*fields)]
+    rules.bans = active_bans(bidders_of_request=request.pk, at=now)
+    eligible, excluded = [], []
+    for bid in bids:
+        refusal = excluded_bid_ids.get(bid.pk) or agency_refusal_for_request(request=request, agency=bid.agency, now=now,
+                                                                              rules=rules)
+        if refusal is None and bid.price_fen > request.budget_fen:
+            refusal = Refusal("price_above_ceiling", _("The price is above the ceiling."))
+        if refusal:
+            excluded.append(_exclusion(bid, refusal))
+        else:
+            eligible.append(bid)
+    run_no = (request.selection_runs.order_by("-run").values_list("run", flat=True).first() or 0) + 1
+    method = request.selection_method
+    published = {
+        "request_id": request.pk, "run": run_no, "method": method, "commitment": request.commitment,
+        "secret": request.secret, "min_bidders": request.effective_min_bidders, "price_weight": request.price_weight,
+        "quality_criteria": request.quality_criteria, "ceiling_fen": request.budget_fen,
+        "selected_at": now.isoformat(), "excluded": excluded, "factor": None, "reference_price_fen": None,
+        "direct_reason": "", "direct_exemption": request.direct_exemption,
+    }
+    failed = len(eligible) < request.effective_min_bidders
+    quality, per_evaluator = ({}, {})
+    if method == SelectionMethod.WEIGHTED and not failed:
+        quality, per_evaluator = _quality_by_bid(request, [b.pk for b in eligible])
+    entries = [draw.Entry(bid_id=b.pk, price_fen=b.price_fen, nonce=b.nonce, quality=quality.get(b.pk)) for b in eligible]
+    if failed:  # no winner; the seed and tickets are still published for the record
+        outcome = draw.run(method="random", secret_hex=request.secret, entries=entries)
+    else:
+        if method == SelectionMethod.DIRECT:
+            if direct_bid_id not in {b.pk for b in eligible}:
+                raise ValidationError({"bid": [_("Choose one of the eligible bids.")]})
+            if not (direct_reason or "").strip():
+                raise ValidationError({"reason": [_("Give the reason for the direct choice; it is published.")]})
+            published["direct_reason"] = direct_reason
+        outcome = draw.run(method=method, secret_hex=request.secret, entries=entries, price_weight=request.price_weight,
+                           direct_bid_id=direct_bid_id if method == SelectionMethod.DIRECT else None)
+    published["seed"] = outcome.seed.hex()
+    if outcome.factor is not None:
+        published["factor"] = draw.decimal_str(outcome.factor, 12)
+        published["reference_price_fen"] = draw.decimal_str(outcome.reference_fen, 2)
+    published["eligible"] = [
+        {"bid_id": b.pk, "agency_id": b.agency_id, "agency": b.agency_name, "uscc": b.uscc, "price_fen": b.price_fen, "discount_bp": b.discount_bp, "nonce": b.nonce,
+         "ticket": outcome.tickets[b.pk], "submitted_at": b.submitted_at.isoformat(),
+         "quality_score": str(quality[b.pk]) if b.pk in quality else None,
+         "quality_score_decimal": draw.decimal_str(quality[b.pk], 2) if b.pk in quality else None,
+         "price_score": draw.decimal_str(outcome.price_scores[b.pk], 4) if b.pk in outcome.price_scores else None,
+         "total_score": draw.decimal_str(outcome.totals[b.pk], 4) if b.pk in outcome.totals else None,
+         "evaluator_scores": per_evaluator.get(b.pk)}
+        for b in eligible
+    ]
+    if failed:
+        published.update({"outcome": SelectionRun.Outcome.FAILED, "winner_bid_id": None, "ranking": [],
+                          "failed_reason": _("Only %(n)d valid bids; at least %(m)d are needed.")
+                          % {"n": len(eligible), "m": request.effective_min_bidders}})
+        run = SelectionRun.objects.create(request=request, run=run_no, method=method, outcome=SelectionRun.Outcome.FAILED,
+                                          published=published, performed_by=actor, created_at=now)
+        request_transition(request=request, to=RequestStatus.FAILED, actor=actor, reason=published["failed_reason"])
+        return run
+    winner = next(b for b in eligible if b.pk == outcome.winner)
+    published.update({"outcome": SelectionRun.Outcome.SELECTED, "winner_bid_id": winner.pk,
+                      "winner_agency": winner.agency_name, "winner_price_fen": winner.price_fen,
+                      "ranking": outcome.ranking})
+    run = SelectionRun.objects.create(request=request, run=run_no, method=method, outcome=SelectionRun.Outcome.SELECTED,
+                                      winner_id=winner.pk, published=published, performed_by=actor, created_at=now)
+    ends = period_end(now, working_days=settings.MARKET["RESULT_PUBLICITY_WORKING_DAYS"],
+                      override_seconds=settings.MARKET["RESULT_PUBLICITY_SECONDS"])
+    request_transition(request=request, to=RequestStatus.PUBLICITY, actor=actor, extra_fields={"publicity_ends_at": ends})
+    audit_record(actor=actor, action="selection.run", obj=request,
+                 after={"run": run_no, "winner_bid": winner.pk, "seed": published["seed"], "outcome": "selected"})
+    return run
+
+
+def selection_run(*, actor: User | None, request: ServiceRequest, direct_bid_id: int | None = None,
+                  direct_reason: str = "") -> SelectionRun:
+    """Run the selection once bidding has closed and the selection time has come."""
+    if actor is not None:
+        _require_owner(actor, request)
+    with transaction.atomic():
+        request = ServiceRequest.objects.select_for_update().get(pk=request.pk)
+        now = timezone.now()
+        if request.status != RequestStatus.PUBLISHED:
+            raise ValidationError(_("This request is not waiting for a selection."), code="illegal_transition")
+        if now < request.bid_deadline:
+            raise ValidationError(_("Bidding is still open; selection starts after the deadline."), code="bidding_open")
+        if now < request.selection_time:
+            raise ValidationError(_("The published selection time (%(t)s) has not come yet.")
+                                  % {"t": timezone.localtime(request.selection_time).strftime("%Y-%m-%d %H:%M")},
+                                  code="too_early")
+        return _perform_selection(request=request, actor=actor, now=now, excluded_bid_ids={},
+                                  direct_bid_id=direct_bid_id, direct_reason=direct_reason)
+
+
+def objection_lodge(*, actor: User, request: ServiceRequest, bid: Bid, reason: str) -> ResultObjection:
+    """A bidder objects to the result during its publicity; the award waits for a regulator's ruling."""
+    _require_agency_member(actor, bid.agency)
+    if bid.request_id != request.pk:
+        raise ValidationError(_("This bid is not on this request."))
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Give the grounds of your objection.")]})
+    with transaction.atomic():
+        request = ServiceRequest.objects.select_for_update().get(pk=request.pk)
+        now = timezone.now()
+        if request.status != RequestStatus.PUBLICITY or now >= request.publicity_ends_at:
+            raise ValidationError(_("Objections are accepted only during the result's publicity period."),
+                                  code="not_in_publicity")
+        run = request.selection_runs.get(outcome=SelectionRun.Outcome.SELECTED)
+        objection = ResultObjection.objects.create(request=request, selection_run=run, bid=bid, lodged_by=actor, reason=reason)
+        audit_record(actor=actor, action="objection.lodge", obj=objection, after={"request": request.pk, "bid": bid.pk})
+    return objection
+
+
+def objection_rule(*, actor: User, objection: ResultObjection, uphold: bool, ruling: str) -> ResultObjection:
+    """A regulator rules. Upheld: the result is voided and a new selection runs without the winner.
+    Dismissed: the award proceeds when publicity has ended and nothing else is open."""
+    permissions.require_regulator(actor)
+    if not (ruling or "").strip():
+        raise ValidationError({"ruling": [_("Write the ruling.")]})
+    with transaction.atomic():
+        request = ServiceRequest.objects.select_for_update().get(pk=objection.request_id)
+        objection = ResultObjection.objects.select_for_update().get(pk=objection.pk)
+        if objection.status != ResultObjection.Status.OPEN:
+            raise ValidationError(_("This objection has already been ruled on."), code="already_ruled")
+        now = timezone.now()
+        objection.status = ResultObjection.Status.UPHELD if uphold else ResultObjection.Status.DISMISSED
+        objection.ruling, objection.ruled_by, objection.ruled_at = ruling, actor, now
+        objection.save(update_fields=["status", "ruling", "ruled_by", "ruled_at"])
+        audit_record(actor=actor, action=f"objection.{objection.status}", obj=objection, after={"ruling": ruling})
+        if uphold and request.status == RequestStatus.PUBLICITY:
+            run = request.selection_runs.select_for_update().get(outcome=SelectionRun.Outcome.SELECTED)
+            run.outcome = SelectionRun.Outcome.VOID
+            run.save(update_fields=["outcome"])
+            # Every open objection against the voided result is settled by this ruling.
+            ResultObjection.objects.filter(selection_run=run, status=ResultObjection.Status.OPEN).update(
+                status=ResultObjection.Status.UPHELD, ruling=ruling, ruled_by=actor, ruled_at=now)
+            excluded = {b: Refusal(e["reason_code"], e["reason"]) for e in run.published["excluded"]
+                        for b in [e["bid_id"]]}
+            excluded[run.winner_id] = Refusal("objection_upheld", _("Excluded after an upheld objection: %(r)s") % {"r": ruling})
+            _perform_selection(request=request, actor=actor, now=now, excluded_bid_ids=excluded)
+        elif not uphold:
+            request_award_if_due(request=request, now=now)
+    return objection
+
+
+def request_award_if_due(*, request: ServiceRequest, now: dt.datetime) -> bool:
+    """Award when publicity has ended by server time with no open objection. Caller holds the lock."""
+    if request.status != RequestStatus.PUBLICITY or request.publicity_ends_at is None or now < request.publicity_ends_at:
+        return False
+    if request.result_objections.filter(status=ResultObjection.Status.OPEN).exists():
+        return False
+    request_transition(request=request, to=RequestStatus.AWARDED, actor=None, extra_fields={"awarded_at": now})
+    return True

@@ -1,0 +1,424 @@
+"""API for contracts, delivery and acceptance, payment and evaluations, and Stripe's webhook.
+
+Thin: each view parses its input, calls a service from market.contract_services or
+market.payments, and answers with the contract as the caller may see it. Errors (ValidationError,
+PermissionDenied, 404) become JSON through market.api.errors."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import contract_selectors, contract_services, payments
+from ..contract_models import EVALUATION_DIMENSIONS, Contract, DeliveryRound, Evaluation, ExtensionRequest
+from .serializers import ErrorSerializer
+
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
+          409: ErrorSerializer}
+
+
+# --- serializers -------------------------------------------------------------------------------------------
+
+
+class ContractPublicSerializer(serializers.ModelSerializer):
+    """What everyone sees: parties, amount, term and dates."""
+
+    request_id = serializers.IntegerField()
+    project_name = serializers.CharField(source="request.project_name")
+    owner = serializers.CharField(source="owner.name")
+    owner_uscc = serializers.CharField(source="owner.uscc")
+    agency_id = serializers.IntegerField()
+    agency = serializers.CharField(source="agency.organization.name")
+    agency_uscc = serializers.CharField(source="agency.organization.uscc")
+    service_item = serializers.CharField(source="service_item.code")
+    service_item_name = serializers.CharField(source="service_item.name")
+    status_display = serializers.CharField(source="get_status_display")
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Contract
+        fields = ["id", "number", "request_id", "project_name", "owner", "owner_uscc", "agency_id", "agency",
+                  "agency_uscc", "service_item", "service_item_name", "sequence", "amount_fen", "term_days",
+                  "deliverables", "pay_on_acceptance", "status", "status_display", "status_reason", "drafted_at",
+                  "confirm_deadline", "owner_confirmed_at", "agency_confirmed_at", "signed_at", "due_at", "delivered_at",
+                  "accepted_at", "closed_at", "ended_at", "overdue"]
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue_at(self.context.get("now") or timezone.now())
+
+
+class DeliverableSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, obj) -> str:
+        from django.urls import reverse
+
+        return reverse("contracts:deliverable-file", args=[obj.delivery_round.contract_id, obj.pk])
+
+
+class DeliveryRoundSerializer(serializers.ModelSerializer):
+    files = DeliverableSerializer(many=True)
+
+    class Meta:
+        model = DeliveryRound
+        fields = ["id", "number", "note", "submitted_at", "review_deadline", "status", "decision_reason", "decided_at",
+                  "deemed", "files"]
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExtensionRequest
+        fields = ["id", "days", "reason", "requested_at", "status", "decision_note", "decided_at", "due_before",
+                  "due_after"]
+
+
+class PaymentSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    label = serializers.CharField()
+    offline = serializers.BooleanField()
+    payment_intent = serializers.CharField(allow_null=True)
+    amount_fen = serializers.IntegerField(allow_null=True)
+    capture_method = serializers.CharField(allow_null=True)
+    amount_capturable_fen = serializers.IntegerField(allow_null=True)
+    amount_received_fen = serializers.IntegerField(allow_null=True)
+    amount_refunded_fen = serializers.IntegerField(allow_null=True)
+
+
+def _payment_data(view: payments.PaymentView) -> dict:
+    p = view.payment
+    return {"status": view.status, "label": str(view.label), "offline": view.offline,
+            "payment_intent": p.intent_id if p else None, "amount_fen": p.amount_fen if p else None,
+            "capture_method": p.capture_method if p else None,
+            "amount_capturable_fen": p.amount_capturable_fen if p else None,
+            "amount_received_fen": p.amount_received_fen if p else None,
+            "amount_refunded_fen": p.amount_refunded_fen if p else None}
+
+
+class ContractDetailSerializer(ContractPublicSerializer):
+    """Public fields, plus — for the two parties and regulators — deliveries, extensions and payment."""
+
+    private = serializers.SerializerMethodField()
+
+    class Meta(ContractPublicSerializer.Meta):
+        fields = ContractPublicSerializer.Meta.fields + ["private"]
+
+    def get_private(self, obj) -> dict | None:
+        user = self.context.get("user")
+        if not contract_selectors.can_see_private(user, obj):
+            return None
+        return {
+            "sides": sorted(contract_selectors.party_sides(user, obj)),
+            "deliveries": DeliveryRoundSerializer(contract_selectors.delivery_rounds(contract=obj), many=True).data,
+            "extensions": ExtensionSerializer(contract_selectors.extensions(contract=obj), many=True).data,
+            "payment": _payment_data(payments.payment_view(obj)),
+        }
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    contract_number = serializers.CharField(source="contract.number")
+    owner = serializers.CharField(source="contract.owner.name")
+    comment = serializers.SerializerMethodField()
+    average = serializers.DecimalField(max_digits=4, decimal_places=2)
+
+    class Meta:
+        model = Evaluation
+        fields = ["id", "contract", "contract_number", "agency", "owner", "quality", "timeliness", "attitude",
+                  "fee_compliance", "conduct", "average", "comment", "status", "hidden_reason", "submitted_at"]
+
+    def get_comment(self, obj) -> str:
+        return obj.comment if obj.comment_visible else ""
+
+
+class EvaluationWriteSerializer(serializers.Serializer):
+    contract = serializers.IntegerField()
+    quality = serializers.IntegerField(min_value=1, max_value=5)
+    timeliness = serializers.IntegerField(min_value=1, max_value=5)
+    attitude = serializers.IntegerField(min_value=1, max_value=5)
+    fee_compliance = serializers.IntegerField(min_value=1, max_value=5)
+    conduct = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class SideSerializer(serializers.Serializer):
+    side = serializers.ChoiceField(choices=["owner", "agency"], required=False,
+                                   help_text=_("Only if you act for both parties."))
+
+
+class RefuseSerializer(SideSerializer):
+    reason = serializers.CharField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True)
+
+
+class DeliveryUploadSerializer(serializers.Serializer):
+    note = serializers.CharField()
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    offline = serializers.BooleanField()
+    client_secret = serializers.CharField(allow_null=True)
+    publishable_key = serializers.CharField(allow_blank=True)
+    payment = PaymentSerializer()
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def _contract(pk: int) -> Contract:
+    contract = contract_selectors.contract_get(pk=pk)
+    if contract is None:
+        raise NotFound(_("No such contract."))
+    return contract
+
+
+def _detail(request, contract: Contract, http_status: int = status.HTTP_200_OK) -> Response:
+    contract = _contract(contract.pk)
+    return Response(ContractDetailSerializer(contract, context={"user": request.user, "now": timezone.now()}).data,
+                    status=http_status)
+
+
+class _Authenticated(APIView):
+    permission_classes = [IsAuthenticated]
+
+
+# --- contracts ---------------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["contracts"])
+class ContractListView(generics.ListAPIView):
+    """Every contract, public: number, parties, amount, term and dates."""
+
+    serializer_class = ContractPublicSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("q", str),
+                               OpenApiParameter("request", int)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        qs = contract_selectors.contract_list_public(status=params.get("status") or None, q=params.get("q") or None)
+        if (params.get("request") or "").isdigit():
+            qs = qs.filter(request_id=int(params["request"]))
+        return qs
+
+
+@extend_schema(tags=["contracts"])
+class ContractDetailView(APIView):
+    """A contract: public to all; deliveries, extensions and payment only to the parties and regulators."""
+
+    @extend_schema(responses={200: ContractDetailSerializer, **ERRORS})
+    def get(self, request, pk: int):
+        return _detail(request, _contract(pk))
+
+
+@extend_schema(tags=["contracts"])
+class ContractConfirmView(_Authenticated):
+    """Sign the contract for your side within the confirmation period."""
+
+    @extend_schema(request=SideSerializer, responses={200: ContractDetailSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        data = SideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract = contract_services.contract_confirm(actor=request.user, contract=_contract(pk),
+                                                      side=data.validated_data.get("side"))
+        return _detail(request, contract)
+
+
+@extend_schema(tags=["contracts"])
+class ContractRefuseView(_Authenticated):
+    """Refuse to sign, with the reason. The selected agency refusing is recorded as a breach."""
+
+    @extend_schema(request=RefuseSerializer, responses={200: ContractDetailSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        data = RefuseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract = contract_services.contract_refuse(actor=request.user, contract=_contract(pk),
+                                                     reason=data.validated_data["reason"],
+                                                     side=data.validated_data.get("side"))
+        return _detail(request, contract)
+
+
+@extend_schema(tags=["contracts"])
+class DeliveryCreateView(_Authenticated):
+    """The agency uploads its deliverables (multipart: `note` and one or more `files`)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": DeliveryUploadSerializer},
+                   responses={201: DeliveryRoundSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        contract = _contract(pk)
+        files = request.FILES.getlist("files") or request.FILES.getlist("file")
+        delivery = contract_services.deliverable_upload(actor=request.user, contract=contract,
+                                                        note=request.data.get("note", ""), files=files)
+        return Response(DeliveryRoundSerializer(contract_selectors.delivery_rounds(contract=contract).get(pk=delivery.pk)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+def _round(pk: int, number: int) -> DeliveryRound:
+    return get_object_or_404(DeliveryRound.objects.select_related("contract__owner", "contract__agency__organization"),
+                             contract_id=pk, number=number)
+
+
+@extend_schema(tags=["contracts"])
+class DeliveryAcceptView(_Authenticated):
+    """The owner accepts a delivery round; a held payment is captured."""
+
+    @extend_schema(request=ReasonSerializer, responses={200: ContractDetailSerializer, **ERRORS})
+    def post(self, request, pk: int, number: int):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract_services.deliverable_accept(actor=request.user, delivery_round=_round(pk, number),
+                                             reason=data.validated_data.get("reason", ""))
+        return _detail(request, _contract(pk))
+
+
+@extend_schema(tags=["contracts"])
+class DeliveryReturnView(_Authenticated):
+    """The owner returns a delivery round with reasons, within the review period."""
+
+    @extend_schema(request=ReasonSerializer, responses={200: ContractDetailSerializer, **ERRORS})
+    def post(self, request, pk: int, number: int):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        contract_services.deliverable_return(actor=request.user, delivery_round=_round(pk, number),
+                                             reason=data.validated_data.get("reason", ""))
+        return _detail(request, _contract(pk))
+
+
+class ExtensionWriteSerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=contract_services.MAX_EXTENSION_DAYS)
+    reason = serializers.CharField()
+
+
+class ExtensionDecideSerializer(serializers.Serializer):
+    grant = serializers.BooleanField()
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+@extend_schema(tags=["contracts"])
+class ExtensionCreateView(_Authenticated):
+    """The agency asks for more days; the due date moves only with the owner's consent."""
+
+    @extend_schema(request=ExtensionWriteSerializer, responses={201: ExtensionSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        data = ExtensionWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ext = contract_services.extension_request(actor=request.user, contract=_contract(pk), **data.validated_data)
+        return Response(ExtensionSerializer(ext).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["contracts"])
+class ExtensionDecideView(_Authenticated):
+    @extend_schema(request=ExtensionDecideSerializer, responses={200: ExtensionSerializer, **ERRORS})
+    def post(self, request, pk: int, ext_id: int):
+        data = ExtensionDecideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ext = get_object_or_404(ExtensionRequest.objects.select_related("contract__owner"), pk=ext_id, contract_id=pk)
+        ext = contract_services.extension_decide(actor=request.user, extension=ext, grant=data.validated_data["grant"],
+                                                 note=data.validated_data.get("note", ""))
+        return Response(ExtensionSerializer(ext).data)
+
+
+# --- payment -------------------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["payments"])
+class PaymentStartView(_Authenticated):
+    """The owner starts paying the contract: returns the PaymentIntent's client secret for Stripe.js
+    (the same one on a repeated call). Without Stripe configured the status is "offline"."""
+
+    @extend_schema(request=None, responses={200: PaymentStartSerializer, **ERRORS})
+    def post(self, request, pk: int):
+        view = payments.payment_start(actor=request.user, contract=_contract(pk))
+        return Response({"status": view.status, "offline": view.offline, "client_secret": view.client_secret,
+                         "publishable_key": view.publishable_key, "payment": _payment_data(view)})
+
+
+@extend_schema(tags=["payments"])
+class StripeWebhookView(APIView):
+    """Stripe's events. The signature (Stripe-Signature header) is verified with the endpoint
+    secret; each event id is stored once and applied once, in whatever order events arrive."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=None, responses={200: inline_serializer("WebhookResult", {
+        "received": serializers.BooleanField(), "event": serializers.CharField(), "type": serializers.CharField(),
+        "duplicate": serializers.BooleanField(), "result": serializers.CharField()}), 400: ErrorSerializer})
+    def post(self, request):
+        result = payments.webhook_receive(payload=request.body, signature=request.META.get("HTTP_STRIPE_SIGNATURE"))
+        return Response({"received": True, "event": result.event_id, "type": result.type,
+                         "duplicate": result.duplicate, "result": result.result})
+
+
+# --- evaluations -------------------------------------------------------------------------------------------
+
+
+@extend_schema(tags=["evaluations"])
+class EvaluationListCreateView(generics.ListCreateAPIView):
+    """GET ?agency=<id>: an agency's evaluations (a hidden comment is blank). POST: the owner
+    evaluates an accepted contract, once."""
+
+    serializer_class = EvaluationSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("agency", int, required=True)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        agency = self.request.query_params.get("agency") or ""
+        if not agency.isdigit():
+            raise serializers.ValidationError({"agency": [_("Give the agency's id.")]})
+        return contract_selectors.evaluations_public(agency=int(agency))
+
+    @extend_schema(request=EvaluationWriteSerializer, responses={201: EvaluationSerializer, **ERRORS})
+    def post(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            raise NotAuthenticated()
+        data = EvaluationWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        contract = _contract(v.pop("contract"))
+        comment = v.pop("comment", "")
+        evaluation = contract_services.evaluation_submit(actor=request.user, contract=contract, scores=v,
+                                                         comment=comment)
+        return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["evaluations"])
+class EvaluationSummaryView(APIView):
+    """Averages of an agency's evaluations on the five dimensions."""
+
+    @extend_schema(responses={200: inline_serializer("EvaluationSummary", {
+        "count": serializers.IntegerField(), "overall": serializers.DecimalField(max_digits=4, decimal_places=2),
+        "averages": serializers.DictField(child=serializers.DecimalField(max_digits=4, decimal_places=2))})})
+    def get(self, request, agency_id: int):
+        from agencies.models import Agency
+
+        agency = get_object_or_404(Agency, pk=agency_id)
+        summary = contract_selectors.evaluation_summary(agency)
+        return Response({"count": summary["count"], "overall": summary["overall"],
+                         "averages": {n: summary["averages"][n] for n, _l in EVALUATION_DIMENSIONS}})
