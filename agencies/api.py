@@ -157,12 +157,12 @@ class AgencySubmitView(APIView):
 
 
 class AgencyReviewView(APIView):
-    @extend_schema(tags=TAGS, request=s.ReviewSerializer, responses={200: s.AgencyPrivateSerializer, **ERRORS},
+    @extend_schema(tags=TAGS, request=s.AgencyReviewSerializer, responses={200: s.AgencyPrivateSerializer, **ERRORS},
                    summary="A regulator approves (publicity starts), returns or rejects a submitted registration")
     def post(self, request, pk: int):
         _require_login(request)
         agency = _agency_for(request, pk)
-        data = s.ReviewSerializer(data=request.data)
+        data = s.AgencyReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.agency_review(actor=request.user, agency=agency, decision=data.validated_data["decision"],
                                comment=data.validated_data["comment"])
@@ -170,12 +170,12 @@ class AgencyReviewView(APIView):
 
 
 class AgencyWithdrawView(APIView):
-    @extend_schema(tags=TAGS, request=s.CommentSerializer, responses={200: s.AgencyPrivateSerializer, **ERRORS},
+    @extend_schema(tags=TAGS, request=s.AgencyWithdrawSerializer, responses={200: s.AgencyPrivateSerializer, **ERRORS},
                    summary="The agency's administrator withdraws its registration")
     def post(self, request, pk: int):
         _require_login(request)
         agency = _agency_for(request, pk)
-        data = s.CommentSerializer(data=request.data)
+        data = s.AgencyWithdrawSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.agency_transition(agency=agency, to=AgencyStatus.WITHDRAWN, actor=request.user,
                                    comment=data.validated_data["comment"])
@@ -185,21 +185,21 @@ class AgencyWithdrawView(APIView):
 class QualificationListView(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
-    @extend_schema(tags=TAGS, responses={200: s.PrivateQualificationSerializer(many=True), **ERRORS},
+    @extend_schema(tags=TAGS, responses={200: s.AgencyQualificationPrivateSerializer(many=True), **ERRORS},
                    summary="An agency's qualification certificates with their validity")
     def get(self, request, pk: int):
         agency = _agency_for(request, pk)
-        serializer = s.PrivateQualificationSerializer if can_see_private(request.user, agency) else s.QualificationSerializer
+        serializer = s.AgencyQualificationPrivateSerializer if can_see_private(request.user, agency) else s.AgencyQualificationSerializer
         return Response(serializer(agency.all_qualifications, many=True, context={"today": timezone.localdate()}).data)
 
-    @extend_schema(tags=TAGS, request={"multipart/form-data": s.QualificationInputSerializer,
-                                       "application/json": s.QualificationInputSerializer},
-                   responses={201: s.PrivateQualificationSerializer, **ERRORS},
+    @extend_schema(tags=TAGS, request={"multipart/form-data": s.AgencyQualificationInputSerializer,
+                                       "application/json": s.AgencyQualificationInputSerializer},
+                   responses={201: s.AgencyQualificationPrivateSerializer, **ERRORS},
                    summary="Add a qualification certificate (with its scan)")
     def post(self, request, pk: int):
         _require_login(request)
         agency = _agency_for(request, pk)
-        data = s.QualificationInputSerializer(data=request.data)
+        data = s.AgencyQualificationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         qtype = QualificationType.objects.filter(code=v["qualification_type"]).first()
@@ -208,7 +208,7 @@ class QualificationListView(APIView):
         qual = services.qualification_add(actor=request.user, agency=agency, qualification_type=qtype,
                                           certificate_number=v["certificate_number"], issuer=v["issuer"], level=v["level"],
                                           valid_from=v["valid_from"], valid_to=v["valid_to"], upload=v.get("file"))
-        return Response(s.PrivateQualificationSerializer(qual, context={"today": timezone.localdate()}).data,
+        return Response(s.AgencyQualificationPrivateSerializer(qual, context={"today": timezone.localdate()}).data,
                         status=status.HTTP_201_CREATED)
 
 
@@ -226,24 +226,24 @@ class QualificationFileView(APIView):
 class LicenceFileListView(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(tags=TAGS, responses={200: s.LicenceFileSerializer(many=True), **ERRORS},
+    @extend_schema(tags=TAGS, responses={200: s.AgencyLicenceFileSerializer(many=True), **ERRORS},
                    summary="The agency's licence files (its staff and regulators only)")
     def get(self, request, pk: int):
         _require_login(request)
         agency = _agency_for(request, pk)
         require_see_private(request.user, agency)
-        return Response(s.LicenceFileSerializer(agency.licence_files.order_by("uploaded_at", "pk"), many=True).data)
+        return Response(s.AgencyLicenceFileSerializer(agency.licence_files.order_by("uploaded_at", "pk"), many=True).data)
 
-    @extend_schema(tags=TAGS, request={"multipart/form-data": s.LicenceFileInputSerializer},
-                   responses={201: s.LicenceFileSerializer, **ERRORS}, summary="Upload a licence file")
+    @extend_schema(tags=TAGS, request={"multipart/form-data": s.AgencyLicenceFileInputSerializer},
+                   responses={201: s.AgencyLicenceFileSerializer, **ERRORS}, summary="Upload a licence file")
     def post(self, request, pk: int):
         _require_login(request)
         agency = _agency_for(request, pk)
-        data = s.LicenceFileInputSerializer(data=request.data)
+        data = s.AgencyLicenceFileInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         doc = services.licence_file_add(actor=request.user, agency=agency, upload=data.validated_data["file"],
                                         kind=data.validated_data["kind"])
-        return Response(s.LicenceFileSerializer(doc).data, status=status.HTTP_201_CREATED)
+        return Response(s.AgencyLicenceFileSerializer(doc).data, status=status.HTTP_201_CREATED)
 
 
 class LicenceFileView(APIView):

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from .models import AgencyStatus, AgencyType, LicenceFile, Qualification
 
 
-class OfferedItemSerializer(serializers.Serializer):
+class AgencyOfferedItemSerializer(serializers.Serializer):
     code = serializers.CharField(source="service_item.code")
     name = serializers.CharField(source="service_item.name")
     fee_quote = serializers.CharField()
@@ -20,7 +20,7 @@ class OfferedItemSerializer(serializers.Serializer):
     commitment = serializers.CharField()
 
 
-class QualificationSerializer(serializers.ModelSerializer):
+class AgencyQualificationSerializer(serializers.ModelSerializer):
     qualification_type = serializers.CharField(source="qualification_type.code")
     qualification_type_name = serializers.CharField(source="qualification_type.name")
     is_valid = serializers.SerializerMethodField(help_text=_("Valid today (by the server's date)."))
@@ -38,13 +38,13 @@ class QualificationSerializer(serializers.ModelSerializer):
         return bool(obj.file)
 
 
-class PrivateQualificationSerializer(QualificationSerializer):
+class AgencyQualificationPrivateSerializer(AgencyQualificationSerializer):
     """For the agency's staff and regulators: with the scan's download link."""
 
     file_url = serializers.SerializerMethodField()
 
-    class Meta(QualificationSerializer.Meta):
-        fields = QualificationSerializer.Meta.fields + ["file_url", "original_name", "expiry_warned_at"]
+    class Meta(AgencyQualificationSerializer.Meta):
+        fields = AgencyQualificationSerializer.Meta.fields + ["file_url", "original_name", "expiry_warned_at"]
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_file_url(self, obj: Qualification) -> str | None:
@@ -53,7 +53,7 @@ class PrivateQualificationSerializer(QualificationSerializer):
         return reverse("agencies_api:qualification-file", kwargs={"pk": obj.agency_id, "qid": obj.pk})
 
 
-class LicenceFileSerializer(serializers.ModelSerializer):
+class AgencyLicenceFileSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -64,7 +64,7 @@ class LicenceFileSerializer(serializers.ModelSerializer):
         return reverse("agencies_api:licence-file", kwargs={"pk": obj.agency_id, "fid": obj.pk})
 
 
-class PractitionerSerializer(serializers.Serializer):
+class AgencyPractitionerSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -93,8 +93,8 @@ class AgencySerializer(serializers.Serializer):
     publicity_started_at = serializers.DateTimeField(allow_null=True)
     publicity_ends_at = serializers.DateTimeField(allow_null=True)
     activated_at = serializers.DateTimeField(allow_null=True)
-    service_items = OfferedItemSerializer(source="offers", many=True)
-    qualifications = QualificationSerializer(source="all_qualifications", many=True)
+    service_items = AgencyOfferedItemSerializer(source="offers", many=True)
+    qualifications = AgencyQualificationSerializer(source="all_qualifications", many=True)
 
 
 class AgencyPrivateSerializer(AgencySerializer):
@@ -104,9 +104,9 @@ class AgencyPrivateSerializer(AgencySerializer):
     status_reason = serializers.CharField()
     draft_step = serializers.IntegerField()
     submitted_at = serializers.DateTimeField(allow_null=True)
-    qualifications = PrivateQualificationSerializer(source="all_qualifications", many=True)
-    licence_files = LicenceFileSerializer(many=True)
-    practitioners = PractitionerSerializer(many=True)
+    qualifications = AgencyQualificationPrivateSerializer(source="all_qualifications", many=True)
+    licence_files = AgencyLicenceFileSerializer(many=True)
+    practitioners = AgencyPractitionerSerializer(many=True)
 
 
 # --- Input ---------------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ class AgencyRegisterSerializer(serializers.Serializer):
     introduction = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class OfferedItemInputSerializer(serializers.Serializer):
+class AgencyOfferedItemInputSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=40, help_text=_("Catalogue code of the service item."))
     fee_quote = serializers.CharField(max_length=255)
     fee_quote_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
@@ -144,9 +144,9 @@ class AgencyPatchSerializer(serializers.Serializer):
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     contact_email = serializers.EmailField(required=False, allow_blank=True)
     introduction = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    service_items = OfferedItemInputSerializer(many=True, required=False,
+    service_items = AgencyOfferedItemInputSerializer(many=True, required=False,
                                                help_text=_("The items offered; replaces the whole list."))
-    practitioners = PractitionerSerializer(many=True, required=False,
+    practitioners = AgencyPractitionerSerializer(many=True, required=False,
                                            help_text=_("The practitioners; replaces the whole list."))
 
     def validate(self, attrs):
@@ -158,18 +158,18 @@ class AgencyPatchSerializer(serializers.Serializer):
         return attrs
 
 
-class ReviewSerializer(serializers.Serializer):
+class AgencyReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[("approve", _("approve: start publicity")), ("return", _("return for changes")),
                                                 ("reject", _("reject"))])
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
                                     help_text=_("Required to return or reject; shown to the agency."))
 
 
-class CommentSerializer(serializers.Serializer):
+class AgencyWithdrawSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class QualificationInputSerializer(serializers.Serializer):
+class AgencyQualificationInputSerializer(serializers.Serializer):
     qualification_type = serializers.CharField(max_length=40, help_text=_("Qualification type code, e.g. QT-CH-A."))
     certificate_number = serializers.CharField(max_length=64)
     level = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -180,6 +180,6 @@ class QualificationInputSerializer(serializers.Serializer):
                                  help_text=_("Scanned certificate: PDF, JPEG or PNG, at most 10 MB (multipart)."))
 
 
-class LicenceFileInputSerializer(serializers.Serializer):
+class AgencyLicenceFileInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LicenceFile.Kind.choices, default=LicenceFile.Kind.BUSINESS_LICENCE)
     file = serializers.FileField(help_text=_("PDF, JPEG or PNG, at most 10 MB (multipart)."))

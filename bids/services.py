@@ -24,6 +24,7 @@ from agencies.models import Agency, Qualification
 from credit.standing import active_bans, agency_refusal
 from market import permissions
 from market.audit import audit_record
+from market.events import emit
 from market.models import QuoteMode, RequestStatus, SelectionMethod, ServiceRequest, User
 from market.request_services import request_transition
 from market.workdays import period_end
@@ -399,6 +400,7 @@ def _perform_selection(*, request: ServiceRequest, actor: User | None, now: dt.d
         run = SelectionRun.objects.create(request=request, run=run_no, method=method, outcome=SelectionRun.Outcome.FAILED,
                                           published=published, performed_by=actor, created_at=now)
         request_transition(request=request, to=RequestStatus.FAILED, actor=actor, reason=published["failed_reason"])
+        emit("selection.result", request_id=request.pk, run_id=run.pk)
         return run
     winner = next(b for b in eligible if b.pk == outcome.winner)
     published.update({"outcome": SelectionRun.Outcome.SELECTED, "winner_bid_id": winner.pk,
@@ -411,6 +413,7 @@ def _perform_selection(*, request: ServiceRequest, actor: User | None, now: dt.d
     request_transition(request=request, to=RequestStatus.PUBLICITY, actor=actor, extra_fields={"publicity_ends_at": ends})
     audit_record(actor=actor, action="selection.run", obj=request,
                  after={"run": run_no, "winner_bid": winner.pk, "seed": published["seed"], "outcome": "selected"})
+    emit("selection.result", request_id=request.pk, run_id=run.pk)
     return run
 
 
@@ -437,6 +440,9 @@ def selection_run(*, actor: User | None, request: ServiceRequest, direct_bid_id:
 def objection_lodge(*, actor: User, request: ServiceRequest, bid: Bid, reason: str) -> ResultObjection:
     """A bidder objects to the result during its publicity; the award waits for a regulator's ruling."""
     _require_agency_member(actor, bid.agency)
+    refusal = agency_refusal(agency=bid.agency)
+    if refusal:
+        raise BidRefused(refusal)
     if bid.request_id != request.pk:
         raise ValidationError(_("This bid is not on this request."))
     if not (reason or "").strip():
@@ -450,6 +456,7 @@ def objection_lodge(*, actor: User, request: ServiceRequest, bid: Bid, reason: s
         run = request.selection_runs.get(outcome=SelectionRun.Outcome.SELECTED)
         objection = ResultObjection.objects.create(request=request, selection_run=run, bid=bid, lodged_by=actor, reason=reason)
         audit_record(actor=actor, action="objection.lodge", obj=objection, after={"request": request.pk, "bid": bid.pk})
+        emit("objection.lodged", objection_id=objection.pk)
     return objection
 
 
@@ -469,6 +476,7 @@ def objection_rule(*, actor: User, objection: ResultObjection, uphold: bool, rul
         objection.ruling, objection.ruled_by, objection.ruled_at = ruling, actor, now
         objection.save(update_fields=["status", "ruling", "ruled_by", "ruled_at"])
         audit_record(actor=actor, action=f"objection.{objection.status}", obj=objection, after={"ruling": ruling})
+        emit("objection.ruled", objection_id=objection.pk)
         if uphold and request.status == RequestStatus.PUBLICITY:
             run = request.selection_runs.select_for_update().get(outcome=SelectionRun.Outcome.SELECTED)
             run.outcome = SelectionRun.Outcome.VOID

@@ -134,6 +134,16 @@ def evaluation_summary(agency) -> dict:
     }
 
 
+def evaluation_average(*, agency) -> float | None:
+    """The mean of every score (five per evaluation, 1–5) of the agency's evaluations, or None.
+    The credit module weighs it into the agency's score."""
+    names = [n for n, _label in EVALUATION_DIMENSIONS]
+    agg = Evaluation.objects.filter(agency=agency).aggregate(count=Count("pk"), **{n: Avg(n) for n in names})
+    if not agg["count"]:
+        return None
+    return float(sum(Decimal(str(agg[n])) for n in names) / len(names))
+
+
 def evaluations_for_review() -> QuerySet[Evaluation]:
     """For regulators: the newest evaluations with comments, hidden or not."""
     return (Evaluation.objects.exclude(comment="").select_related("agency__organization", "contract", "contract__owner")
@@ -149,5 +159,5 @@ def owner_organizations(user: User) -> list[Organization]:
 __all__ = [
     "contract_list_public", "contract_get", "contract_for_request", "contracts_of_request", "party_sides",
     "can_see_private", "delivery_rounds", "extensions", "user_contracts", "contracts_overdue", "user_dashboard",
-    "evaluations_public", "evaluation_summary", "evaluations_for_review", "EvaluationStatus",
+    "evaluations_public", "evaluation_summary", "evaluation_average", "evaluations_for_review", "EvaluationStatus",
 ]

@@ -154,6 +154,15 @@ def _record_breach(*, contract: Contract, rule_code: str, evidence: str) -> obje
     return breach_record_system(agency=contract.agency, rule_code=rule_code, evidence=evidence, related=contract)
 
 
+def _recompute_credit(agency) -> None:
+    """Evaluations weigh into the agency's credit score (credit module)."""
+    try:
+        from credit.services import credit_recompute
+    except ImportError:
+        return
+    credit_recompute(agency=agency)
+
+
 def _term_end(start: dt.datetime, days: int) -> dt.datetime:
     """The end (midnight, Beijing time) of the `days`-th calendar day after `start`."""
     local = timezone.localtime(start, CN_TZ).date()
@@ -771,6 +780,7 @@ def evaluation_submit(*, actor: User, contract: Contract, scores: dict[str, Any]
                                                    submitted_by=actor, submitted_at=timezone.now(), **clean)
             audit_record(actor=actor, action="evaluation.submit", obj=evaluation,
                          after={"contract": contract.pk, "agency": contract.agency_id, **clean, "comment": comment})
+            _recompute_credit(contract.agency)
     except IntegrityError:
         raise ValidationError(_("This contract has already been evaluated."), code="already_evaluated")
     return evaluation

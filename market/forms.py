@@ -21,7 +21,27 @@ class SignupForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
-    pass
+    """Django's log-in form, refused for a while after too many failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _("Too many failed log-ins. Try again in 15 minutes or reset your password."),
+    }
+
+    def clean(self):
+        from .lockout import client_address, is_locked, record_failure, record_success
+
+        username = self.data.get("username", "")
+        address = client_address(self.request)
+        if is_locked(username, address):
+            raise forms.ValidationError(self.error_messages["locked"], code="locked")
+        try:
+            data = super().clean()
+        except forms.ValidationError:
+            record_failure(username, address)
+            raise
+        record_success(username, address)
+        return data
 
 
 class RegionChoiceField(forms.ModelChoiceField):

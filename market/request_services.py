@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from . import permissions
 from .audit import audit_record, snapshot
+from .events import emit
 from .ocds import TAG_FOR_STATUS, ocds_release_record
 from .models import (Organization, PricingMode, QualificationType, QuoteMode, RequestAmendment, RequestAvoidance,
                      RequestQuestion, RequestStatus, SelectionMethod, ServiceRequest, User)
@@ -227,6 +228,7 @@ def request_publish(*, actor: User, request: ServiceRequest) -> ServiceRequest:
         secret = new_secret()
         request_transition(request=request, to=RequestStatus.PUBLISHED, actor=actor,
                            extra_fields={"secret": secret, "commitment": commitment_of(secret), "published_at": now})
+        emit("request.published", request_id=request.pk)
     return request
 
 
@@ -269,6 +271,7 @@ def request_amend(*, actor: User, request: ServiceRequest, reason: str, **change
             changes={k: (v.isoformat() if hasattr(v, "isoformat") else getattr(v, "pk", v)) for k, v in changed.items()})
         audit_record(actor=actor, action="request.amend", obj=request, before=before, after=snapshot(request, AUDIT_FIELDS))
         ocds_release_record(request=request, tag="tenderAmendment")
+        emit("request.amended", request_id=request.pk, amendment_id=amendment.pk)
         transaction.on_commit(lambda: _notify_bidders(request, _("Amendment to “%(p)s”") % {"p": request.project_name},
                                                       _("The request “%(p)s” was amended: %(r)s. New deadline: %(d)s.")
                                                       % {"p": request.project_name, "r": reason,
@@ -336,6 +339,11 @@ def question_ask(*, actor: User, request: ServiceRequest, organization: Organiza
         raise ValidationError({"question": [_("Enter your question.")]})
     if not request.bidding_open_at(timezone.now()):
         raise ValidationError(_("Questions can be asked only while bidding is open."), code="bidding_closed")
+    from agencies.models import Agency
+    from credit.standing import require_agency_may_act
+
+    for agency in Agency.objects.filter(organization=organization).exclude(status__in=["withdrawn", "rejected"]):
+        require_agency_may_act(agency=agency)
     with transaction.atomic():
         q = RequestQuestion.objects.create(request=request, asked_by=organization, asked_by_user=actor, question=question)
         audit_record(actor=actor, action="request.question", obj=q, after={"request": request.pk})
@@ -354,4 +362,5 @@ def question_answer(*, actor: User, question: RequestQuestion, answer: str) -> R
         question.answered_at = timezone.now()
         question.save(update_fields=["answer", "answered_at"])
         audit_record(actor=actor, action="request.answer", obj=question, before=before, after={"answer": answer})
+        emit("question.answered", question_id=question.pk)
     return question

@@ -44,9 +44,11 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "market",
+    "market.search",
     "agencies",
     "bids",
     "credit",
+    "supervision",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

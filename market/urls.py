@@ -20,11 +20,16 @@ urlpatterns = [
     path("api/v1/", include("agencies.api_urls")),
     path("api/v1/", include("bids.api_urls")),
     path("api/v1/", include("credit.api_urls")),
+    path("api/v1/", include("supervision.api_urls")),
     path("agencies/", include("agencies.urls")),
     path("", include("bids.urls")),
     path("credit/", include("credit.urls")),
+    path("search/", include("market.search.urls")),
+    path("supervision/", include("supervision.urls")),
     path("accounts/", include("market.account_urls")),
     path("healthz/", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
+    path("contracts/", include("market.contract_urls")),
 ]
 
 if settings.DEBUG:

@@ -16,6 +16,13 @@ from .forms import LoginForm, MemberForm, OrganizationForm, RegulatorForm, Signu
 from .models import Organization, User
 
 
+def favicon(request):
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.http import HttpResponsePermanentRedirect
+
+    return HttpResponsePermanentRedirect(staticfiles_storage.url("market/favicon.svg"))
+
+
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

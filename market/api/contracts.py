@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from .. import contract_selectors, contract_services, payments
 from ..contract_models import EVALUATION_DIMENSIONS, Contract, DeliveryRound, Evaluation, ExtensionRequest
+from .errors import error_response
 from .serializers import ErrorSerializer
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
@@ -194,7 +195,18 @@ def _detail(request, contract: Contract, http_status: int = status.HTTP_200_OK) 
                     status=http_status)
 
 
-class _Authenticated(APIView):
+class CodedErrors:
+    """A refusal from a service keeps its code in the JSON ("illegal_transition", "bad_signature", …)."""
+
+    def handle_exception(self, exc):
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        if isinstance(exc, DjangoValidationError) and not hasattr(exc, "error_dict") and exc.code:
+            return error_response(exc.messages[0], code=exc.code)
+        return super().handle_exception(exc)
+
+
+class _Authenticated(CodedErrors, APIView):
     permission_classes = [IsAuthenticated]
 
 
@@ -202,7 +214,7 @@ class _Authenticated(APIView):
 
 
 @extend_schema(tags=["contracts"])
-class ContractListView(generics.ListAPIView):
+class ContractListView(CodedErrors, generics.ListAPIView):
     """Every contract, public: number, parties, amount, term and dates."""
 
     serializer_class = ContractPublicSerializer
@@ -224,7 +236,7 @@ class ContractListView(generics.ListAPIView):
 
 
 @extend_schema(tags=["contracts"])
-class ContractDetailView(APIView):
+class ContractDetailView(CodedErrors, APIView):
     """A contract: public to all; deliveries, extensions and payment only to the parties and regulators."""
 
     @extend_schema(responses={200: ContractDetailSerializer, **ERRORS})
@@ -357,7 +369,7 @@ class PaymentStartView(_Authenticated):
 
 
 @extend_schema(tags=["payments"])
-class StripeWebhookView(APIView):
+class StripeWebhookView(CodedErrors, APIView):
     """Stripe's events. The signature (Stripe-Signature header) is verified with the endpoint
     secret; each event id is stored once and applied once, in whatever order events arrive."""
 
@@ -378,7 +390,7 @@ class StripeWebhookView(APIView):
 
 
 @extend_schema(tags=["evaluations"])
-class EvaluationListCreateView(generics.ListCreateAPIView):
+class EvaluationListCreateView(CodedErrors, generics.ListCreateAPIView):
     """GET ?agency=<id>: an agency's evaluations (a hidden comment is blank). POST: the owner
     evaluates an accepted contract, once."""
 
@@ -409,7 +421,7 @@ class EvaluationListCreateView(generics.ListCreateAPIView):
 
 
 @extend_schema(tags=["evaluations"])
-class EvaluationSummaryView(APIView):
+class EvaluationSummaryView(CodedErrors, APIView):
     """Averages of an agency's evaluations on the five dimensions."""
 
     @extend_schema(responses={200: inline_serializer("EvaluationSummary", {
@@ -420,5 +432,8 @@ class EvaluationSummaryView(APIView):
 
         agency = get_object_or_404(Agency, pk=agency_id)
         summary = contract_selectors.evaluation_summary(agency)
-        return Response({"count": summary["count"], "overall": summary["overall"],
-                         "averages": {n: summary["averages"][n] for n, _l in EVALUATION_DIMENSIONS}})
+        def text(value):
+            return None if value is None else str(value)
+
+        return Response({"count": summary["count"], "overall": text(summary["overall"]),
+                         "averages": {n: text(summary["averages"][n]) for n, _l in EVALUATION_DIMENSIONS}})

@@ -27,9 +27,18 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        from ..lockout import client_address, is_locked, record_failure, record_success
+
+        username = data.validated_data["username"]
+        address = client_address(request)
+        if is_locked(username, address):
+            return Response({"message": _("Too many failed log-ins. Try again in 15 minutes or reset your password."),
+                             "field": None, "code": "locked"}, status=429)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
+            record_failure(username, address)
             raise ValidationError({"non_field_errors": [_("The user name or password is wrong.")]})
+        record_success(username, address)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "user_id": user.pk})
 

@@ -258,3 +258,9 @@ def test_a_removed_member_loses_access_to_the_draft(client):
     assert client.get(f"/agencies/{agency.pk}/desk/").status_code == 403
     with pytest.raises(PermissionDenied):
         services.licence_file_add(actor=User.objects.get(pk=staff.pk), agency=agency, upload=pdf_upload())
+
+
+def test_the_wagtail_admin_menu_leads_regulators_to_the_review_pages(client):
+    client.force_login(make_regulator())
+    page = client.get("/admin/").content.decode()
+    assert "/agencies/review/" in page and "/agencies/review/calendar/" in page

@@ -221,3 +221,18 @@ def test_pay_on_acceptance_term_changes_only_before_signing():
     assert exc.value.code == "already_signed"
     contract.refresh_from_db()
     assert contract.pay_on_acceptance is False
+
+
+def test_breaches_reach_the_real_credit_module(monkeypatch):
+    """Without the stand-in: the credit module records REFUSE_SIGN once per contract."""
+    credit_services = pytest.importorskip("credit.services")
+    from credit.models import Breach
+
+    monkeypatch.undo()  # the autouse stand-in for breach_record_system
+    contract, _bids, awarded_at = drafted_contract()
+    with freeze(awarded_at + dt.timedelta(hours=1)):
+        contract_services.contract_refuse(actor=agency_user(contract), contract=contract, reason="不签")
+    contracts_expire = contract_services.contracts_expire_due(now=contract.confirm_deadline)
+    assert contracts_expire == 0
+    breaches = Breach.objects.filter(agency=contract.agency, rule__code="REFUSE_SIGN")
+    assert breaches.count() == 1 and credit_services.breach_record_system

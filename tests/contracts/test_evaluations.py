@@ -100,3 +100,11 @@ def test_summary_averages_and_the_public_snippet(client):
     html = render_to_string("contracts/agency_evaluations.html",
                             {"agency": first.agency, "summary": contract_selectors.evaluation_summary(first.agency)})
     assert "很好" not in html and "4.60" in html
+
+
+def test_evaluation_average_feeds_the_credit_module():
+    contract, _t = accepted_contract()
+    assert contract_selectors.evaluation_average(agency=contract.agency) is None
+    contract_services.evaluation_submit(actor=owner_user(contract), contract=contract,
+                                        scores={**SCORES, "timeliness": 5, "conduct": 5})
+    assert contract_selectors.evaluation_average(agency=contract.agency) == pytest.approx(5.0)

@@ -127,11 +127,11 @@ class Command(BaseCommand):
                           f"{stored / elapsed:.0f} bids/s ({connections['default'].vendor}); errors: {len(errors)}")
 
     def _cleanup(self, owner, agencies):
-        requests = ServiceRequest.objects.filter(owner=owner)
+        bench_requests = ServiceRequest.objects.filter(owner=owner)
         with transaction.atomic():
-            SelectionRun.objects.filter(request__in=requests).delete()
-            Bid.objects.filter(request__in=requests).delete()
-            requests.delete()
+            SelectionRun.objects.filter(request__in=bench_requests).delete()
+            Bid.objects.filter(request__in=bench_requests).delete()
+            bench_requests.delete()
             org_ids = [a.organization_id for a in agencies]
             Qualification.objects.filter(agency__in=agencies).delete()
             Agency.objects.filter(pk__in=[a.pk for a in agencies]).delete()

@@ -26,7 +26,10 @@ class Command(BaseCommand):
         elif url:
             if request_id is None:
                 raise CommandError("give the REQUEST_ID with --url")
-            with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/requests/{request_id}/selection/", timeout=30) as resp:
+            if not url.startswith(("http://", "https://")):
+                raise CommandError("--url must be an http:// or https:// address")
+            endpoint = f"{url.rstrip('/')}/api/v1/requests/{request_id}/selection/"
+            with urllib.request.urlopen(endpoint, timeout=30) as resp:  # nosec B310 - scheme checked above
                 results = [json.loads(resp.read())]
         else:
             if request_id is None:

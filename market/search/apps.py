@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SearchConfig(AppConfig):
+    """Search across agencies, requests and catalogue items (market/search)."""
+
+    name = "market.search"
+    label = "market_search"
+    verbose_name = _("Search")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import indexing
+
+        indexing.connect_signals()

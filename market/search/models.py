@@ -1,0 +1,106 @@
+"""The database search index and the Elasticsearch outbox.
+
+One SearchEntry per indexed object (an active agency, a published request, an active catalogue
+item) with what the result list shows, what filters and sorts need, and its analysed terms:
+on PostgreSQL in ``vector`` (a tsvector with the 'simple' configuration's lexeme format, GIN
+indexed); on SQLite in the FTS5 table ``market_search_fts`` (rowid = entry id) that the migration
+creates. Multi-valued filters and facets (service items, region and its ancestors …) are rows of
+SearchFacetValue.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TsVectorField(models.Field):
+    """A PostgreSQL tsvector written from its literal form ("'环境':1A '境影':2A …"); plain text
+    (and left empty) on other databases."""
+
+    description = "full-text vector"
+
+    def db_type(self, connection):
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s::tsvector" if connection.vendor == "postgresql" else "%s"
+
+
+class SearchEntry(models.Model):
+    kind = models.CharField(_("kind"), max_length=16)
+    object_id = models.BigIntegerField(_("object id"))
+    name = models.CharField(_("name"), max_length=255)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(_("address"), max_length=255, blank=True)
+    data = models.JSONField(_("display data"), default=dict, blank=True)
+    vector = TsVectorField(null=True, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, blank=True)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    grade = models.CharField(_("credit grade"), max_length=1, blank=True)
+    red = models.BooleanField(_("red list"), default=False)
+    credit_score = models.SmallIntegerField(_("credit score"), default=0)
+    sort_name = models.CharField(max_length=255, blank=True)
+    sort_date = models.DateTimeField(null=True, blank=True)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "market_search_entry"
+        verbose_name = _("search index entry")
+        verbose_name_plural = _("search index entries")
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="search_entry_unique_object")]
+        indexes = [
+            models.Index(fields=["kind", "red", "credit_score"], name="search_entry_rank"),
+            models.Index(fields=["kind", "sort_date"], name="search_entry_date"),
+            models.Index(fields=["kind", "sort_name"], name="search_entry_name"),
+            models.Index(fields=["kind", "status", "deadline"], name="search_entry_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id} {self.name}"
+
+
+class SearchFacetValue(models.Model):
+    entry = models.ForeignKey(SearchEntry, on_delete=models.CASCADE, related_name="facet_values")
+    field = models.CharField(max_length=32)
+    value = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "market_search_facet"
+        constraints = [models.UniqueConstraint(fields=["field", "value", "entry"], name="search_facet_unique")]
+        indexes = [models.Index(fields=["entry", "field"], name="search_facet_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id} {self.field}={self.value}"
+
+
+class SearchOutbox(models.Model):
+    """An object changed while Elasticsearch could not be reached: index it (or remove it) when it
+    can be. The object's current state is read when the row is processed."""
+
+    kind = models.CharField(max_length=16)
+    object_id = models.BigIntegerField()
+    queued_at = models.DateTimeField(auto_now=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "market_search_outbox"
+        ordering = ["queued_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="search_outbox_unique_object")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id}"
+
+
+class SearchState(models.Model):
+    """Small persistent markers of the index jobs (the day qualifications were last re-checked)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        db_table = "market_search_state"
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
