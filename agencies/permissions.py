@@ -26,8 +26,11 @@ def can_edit(user, agency: Agency) -> bool:
 
 
 def require_edit(user, agency: Agency) -> None:
+    from credit.standing import require_not_banned
+
     if not can_edit(user, agency):
         raise PermissionDenied(_("Only the agency's own staff may change its registration."))
+    require_not_banned(agency=agency)  # one breach, limited everywhere
 
 
 def can_manage(user, agency: Agency) -> bool:
@@ -35,5 +38,8 @@ def can_manage(user, agency: Agency) -> bool:
 
 
 def require_manage(user, agency: Agency) -> None:
+    from credit.standing import require_not_banned
+
     if not can_manage(user, agency):
         raise PermissionDenied(_("Only an administrator of the agency may do this."))
+    require_not_banned(agency=agency)

@@ -172,6 +172,10 @@ def agency_transition(*, agency: Agency, to: str, actor: User | None, comment: s
             raise PermissionDenied(_("You may not make this registration “%(to)s”.") % {"to": _status_label(to)})
         if move.needs_comment and not comment:
             raise ValidationError({"comment": [_("Give the reason: it is shown to the agency.")]})
+        if to in (AgencyStatus.SUBMITTED, AgencyStatus.PUBLICITY, AgencyStatus.ACTIVE):
+            from credit.standing import require_not_banned
+
+            require_not_banned(agency=locked, at=now)  # no path, the admin's included, admits a banned agency
         for guard in move.guards:
             problem = guard(locked, now)
             if problem:
@@ -260,6 +264,12 @@ def agency_register(*, actor: User, name: str, uscc: str, region: Region | None,
         errors["region"] = [_("Choose a region.")]
     if agency_type not in AgencyType.values:
         errors["agency_type"] = [_("Choose the type of agency.")]
+    if not errors.get("uscc"):
+        from credit.standing import uscc_refusal
+
+        banned = uscc_refusal(uscc=code)
+        if banned:
+            errors["uscc"] = [banned.message]
     if errors:
         raise ValidationError(errors)
     duplicate = ValidationError({"uscc": [_("An agency with this unified social credit code is already registered; "

@@ -72,3 +72,13 @@ def require_agency_may_act(*, agency: Agency, at: dt.datetime | None = None) -> 
     refusal = agency_refusal(agency=agency, at=at)
     if refusal:
         raise PermissionDenied(refusal.message)
+
+
+def require_not_banned(*, agency: Agency, at: dt.datetime | None = None) -> None:
+    """Refuse any act of an agency (or of another registration under its USCC) on the black list,
+    whatever the registration's status: draft edits, staff changes, activation."""
+    from django.core.exceptions import PermissionDenied
+
+    refusal = uscc_refusal(uscc=agency.organization.uscc, at=at)
+    if refusal:
+        raise PermissionDenied(refusal.message)

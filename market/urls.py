@@ -28,6 +28,7 @@ urlpatterns = [
     path("supervision/", include("supervision.urls")),
     path("accounts/", include("market.account_urls")),
     path("healthz/", views.healthz, name="healthz"),
+    path("healthz/db/", views.healthz_db, name="healthz-db"),
     path("favicon.ico", views.favicon),
     path("contracts/", include("market.contract_urls")),
 ]

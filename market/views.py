@@ -29,6 +29,14 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def healthz_db(request):
+    """The benchmark floor (manage.py bench): a bare view doing one indexed query, a primary-key lookup."""
+    from .models import ServiceRequest
+
+    row = ServiceRequest.objects.filter(pk=1).values_list("pk", "status").first()
+    return JsonResponse({"status": "ok", "request": row})
+
+
 def apply_validation_error(form, exc: ValidationError) -> None:
     """Put a service's ValidationError on the form's fields (or the form)."""
     if hasattr(exc, "error_dict"):

@@ -22,6 +22,7 @@ def on_domain_event(sender, kind: str, **payload) -> None:
     from .notifications import RESOLVERS
     from .tasks import deliver_event
 
+    payload.pop("signal", None)
     if kind in RESOLVERS:
         deliver_event.enqueue(kind, payload)
 

@@ -205,7 +205,7 @@ def figure_time_to_award() -> Figure:
 
 
 def figure_grades() -> Figure:
-    counts = dict(Agency.objects.filter(status=AgencyStatus.ACTIVE).values("credit_grade").annotate(n=Count("id"))
+    counts = dict(Agency.objects.filter(status=AgencyStatus.ACTIVE).order_by().values("credit_grade").annotate(n=Count("id"))
                   .values_list("credit_grade", "n"))
     total = sum(counts.values())
     grades = [g for g, _floor in GRADE_THRESHOLDS]

@@ -343,15 +343,16 @@ def plan_publish(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
     return plan
 
 
-def plan_draw(*, actor: User | None, plan: InspectionPlan) -> InspectionPlan:
-    """At or after the draw time: run the published procedure, reveal the secret, create the inspections."""
+def plan_draw(*, actor: User | None, plan: InspectionPlan, now: dt.datetime | None = None) -> InspectionPlan:
+    """At or after the draw time: run the published procedure, reveal the secret, create the inspections.
+    `now`: the server time the deadline job read (default: now)."""
     if actor is not None:
         permissions.require_regulator(actor)
     with transaction.atomic():
         plan = InspectionPlan.objects.select_for_update().get(pk=plan.pk)
         if plan.status != PlanStatus.PUBLISHED:
             raise ValidationError(_("This plan is not waiting for its draw."), code="illegal_transition")
-        now = timezone.now()
+        now = now or timezone.now()
         if now < plan.draw_at:
             raise ValidationError(_("The published draw time (%(t)s) has not come yet.")
                                   % {"t": timezone.localtime(plan.draw_at).strftime("%Y-%m-%d %H:%M")}, code="too_early")
@@ -376,7 +377,7 @@ def plans_draw_due(*, now: dt.datetime) -> int:
     for pk in list(InspectionPlan.objects.filter(status=PlanStatus.PUBLISHED, draw_at__lte=now)
                    .values_list("pk", flat=True)[:100]):
         try:
-            plan_draw(actor=None, plan=InspectionPlan(pk=pk))
+            plan_draw(actor=None, plan=InspectionPlan(pk=pk), now=now)
             done += 1
         except ValidationError:  # another run took it
             continue

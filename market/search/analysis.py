@@ -48,19 +48,6 @@ NFKC_BLOCKS = (
 )
 
 
-def _cjk(cp: int) -> bool:
-    """Characters the standard tokenizer emits one by one and cjk_bigram pairs: Han ideographs,
-    hiragana and katakana."""
-    return (
-        0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x3FFFF or 0xF900 <= cp <= 0xFAFF
-        or 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF or cp in (0x3005, 0x3006, 0x3007) or 0x3021 <= cp <= 0x3029
-    )
-
-
-def is_cjk(ch: str) -> bool:
-    return _cjk(ord(ch))
-
-
 # --- folding ------------------------------------------------------------------------------------
 
 
@@ -122,63 +109,67 @@ class Token:
     position: int
 
 
-def _word(ch: str) -> bool:
-    return ch.isalnum() or ch == "_" or unicodedata.category(ch) in ("Mn", "Mc")
+_CJK_CLASS = ("\u3005-\u3007\u3021-\u3029\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
+              "\uf900-\ufaff\U00020000-\U0003ffff")
+_WORD = f"(?:(?![{_CJK_CLASS}])\\w)"
+_LETTER = f"(?:(?![{_CJK_CLASS}])[^\\W\\d_])"
+# A run of CJK characters, or a word: letters, digits and _ joined as UAX #29 joins them —
+# letters across . ' ’ : · (a.b, don't), digits across . ' ’ , ; (3.14, 1,000).
+_TOKENS = re.compile(
+    f"(?P<cjk>[{_CJK_CLASS}]+)"
+    f"|(?P<word>{_WORD}+(?:(?:(?<=[^\\W\\d_])[.'’:·](?={_LETTER})|(?<=\\d)[.'’,;](?=\\d)){_WORD}+)*)"
+)
 
 
-def _joins(prev: str, mid: str, nxt: str) -> bool:
-    """UAX #29 letters and digits joined across punctuation: a.b, don't, 3.14, 1,000."""
-    if is_cjk(prev) or is_cjk(nxt):
-        return False
-    if mid in ".'’" and ((prev.isalpha() and nxt.isalpha()) or (prev.isdigit() and nxt.isdigit())):
-        return True
-    if mid in ":·" and prev.isalpha() and nxt.isalpha():
-        return True
-    return mid in ",;" and prev.isdigit() and nxt.isdigit()
+@functools.cache
+def _translation() -> tuple[dict[int, str], frozenset[str]]:
+    """The fold table for str.translate, and the characters whose fold is longer than one."""
+    table = fold_table()
+    return {ord(k): v for k, v in table.items()}, frozenset(k for k, v in table.items() if len(v) != 1)
+
+
+def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
+    """The folded text and, when its length differs from the original's, the original index of
+    each folded character (None: the same index)."""
+    translate, multi = _translation()
+    folded = text.translate(translate).lower()
+    if len(folded) == len(text) and multi.isdisjoint(text):
+        return folded, None
+    table = fold_table()
+    chars, offsets = [], []
+    for i, c in enumerate(text):
+        for f in (table.get(c) or _lower(c)):
+            chars.append(f)
+            offsets.append(i)
+    return "".join(chars), offsets
 
 
 def analyze(text: str | None) -> list[Token]:
     """The terms of the text with their offsets in the original and their positions."""
     if not text:
         return []
-    table = fold_table()
-    chars: list[tuple[str, int]] = []
-    for i, c in enumerate(text):
-        for f in (table.get(c) or _lower(c)):
-            chars.append((f, i))
+    folded, offsets = _fold_with_offsets(text)
+
+    def span(start: int, end: int) -> tuple[int, int]:
+        return (start, end) if offsets is None else (offsets[start], offsets[end - 1] + 1)
+
     tokens: list[Token] = []
-    n, i, pos = len(chars), 0, 0
-    while i < n:
-        ch, origin = chars[i]
-        if is_cjk(ch):
-            j = i + 1
-            while j < n and is_cjk(chars[j][0]):
-                j += 1
-            if j - i == 1:
-                tokens.append(Token(ch, origin, origin + 1, pos))
+    pos = 0
+    for m in _TOKENS.finditer(folded):
+        start, end = m.span()
+        if m.lastgroup == "cjk":
+            if end - start == 1:
+                tokens.append(Token(folded[start], *span(start, end), pos))
                 pos += 1
-            else:
-                for k in range(i, j - 1):
-                    tokens.append(Token(chars[k][0] + chars[k + 1][0], chars[k][1], chars[k + 1][1] + 1, pos))
-                    pos += 1
-            i = j
-        elif _word(ch):
-            j = i + 1
-            while j < n:
-                c2 = chars[j][0]
-                if _word(c2) and not is_cjk(c2):
-                    j += 1
-                elif j + 1 < n and _joins(chars[j - 1][0], c2, chars[j + 1][0]) and _word(chars[j + 1][0]):
-                    j += 2
-                else:
-                    break
-            for k in range(i, j, MAX_TOKEN_LENGTH):
-                piece = chars[k:min(j, k + MAX_TOKEN_LENGTH)]
-                tokens.append(Token("".join(c for c, _ in piece), piece[0][1], piece[-1][1] + 1, pos))
+                continue
+            for k in range(start, end - 1):
+                tokens.append(Token(folded[k:k + 2], *span(k, k + 2), pos))
                 pos += 1
-            i = j
         else:
-            i += 1
+            for k in range(start, end, MAX_TOKEN_LENGTH):
+                stop = min(end, k + MAX_TOKEN_LENGTH)
+                tokens.append(Token(folded[k:stop], *span(k, stop), pos))
+                pos += 1
     return tokens
 
 

@@ -132,37 +132,39 @@ def connect_signals() -> None:
 # --- after the commit -------------------------------------------------------------------------------
 
 
-class _Pending:
-    def __init__(self):
-        self.keys: dict[str, set[int]] = defaultdict(set)
+def _pending() -> dict[str, set[int]]:
+    pending = _local.__dict__.get("pending")
+    if pending is None:
+        pending = _local.pending = defaultdict(set)
+    return pending
 
-    def __call__(self):
-        if _local.__dict__.get("pending") is self:
-            _local.pending = None
-        keys, self.keys = self.keys, defaultdict(set)
-        try:
-            apply_changes(keys)
-        except Exception:  # noqa: BLE001 - a failed index write must never fail the user's request
-            logger.exception("search indexing failed after commit for %s", {k: sorted(v) for k, v in keys.items()})
+
+def flush_pending() -> None:
+    """Index what this thread marked (each commit's callback does it; the first one to run takes
+    everything marked so far, the others find nothing left)."""
+    keys = _pending()
+    if not keys:
+        return
+    _local.pending = defaultdict(set)
+    try:
+        apply_changes(keys)
+    except Exception:  # noqa: BLE001 - a failed index write must never fail the user's request
+        logger.exception("search indexing failed after commit for %s", {k: sorted(v) for k, v in keys.items()})
 
 
 def mark(kind: str, ids: Iterable[int]) -> None:
-    """Re-index these objects once the current transaction commits (at once outside one)."""
+    """Re-index these objects once the current transaction commits (at once outside one).
+
+    Objects marked in a transaction that rolls back are re-indexed at the next commit: harmless,
+    since a document is always rebuilt from the database as it then is."""
     ids = {int(i) for i in ids if i is not None}
     if not ids:
         return
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        pending = _Pending()
-        pending.keys[kind] |= ids
-        pending()
-        return
-    pending = _local.__dict__.get("pending")
-    if pending is None or not any(entry[1] is pending for entry in conn.run_on_commit):
-        pending = _Pending()
-        _local.pending = pending
-        transaction.on_commit(pending, robust=True)
-    pending.keys[kind] |= ids
+    _pending()[kind] |= ids
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(flush_pending, robust=True)
+    else:
+        flush_pending()
 
 
 def apply_changes(keys: dict[str, set[int]], *, ctx: IndexContext | None = None) -> None:

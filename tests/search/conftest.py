@@ -5,8 +5,9 @@ import pytest
 def database_backend(settings):
     """Searches here use the database backend unless a test points ELASTICSEARCH_URL somewhere
     (the live suite uses the environment's cluster), and Elasticsearch starts out "up"."""
-    from market.search import backends
+    from market.search import backends, indexing
 
+    indexing._local.pending = None  # marks of earlier tests' never-committed transactions
     settings.ELASTICSEARCH_URL = ""
     backends.mark_elasticsearch_up()
     yield

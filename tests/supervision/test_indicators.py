@@ -288,3 +288,39 @@ def test_a_warning_no_longer_found_is_marked_not_current():
 def test_each_rule_has_its_text():
     for code, _label in WarningRule.choices:
         assert indicators.rule_text(code)
+
+
+# --- pages ------------------------------------------------------------------------------------------------------------
+
+
+def test_warning_pages_show_rule_evidence_and_links_and_take_decisions(client):
+    request, a, b = _identical_prices_request()
+    indicators.warnings_refresh(now=later())
+    warning = RiskWarning.objects.get()
+    client.force_login(make_user())
+    assert client.get("/supervision/warnings/").status_code == 403
+    client.force_login(make_regulator())
+    listing = client.get("/supervision/warnings/").content.decode()
+    assert f"/supervision/warnings/{warning.pk}/" in listing
+    html = client.get(f"/supervision/warnings/{warning.pk}/").content.decode()
+    assert indicators.rule_text(WarningRule.IDENTICAL_PRICES) in html
+    assert f"/requests/{request.pk}/result/" in html and f"/agencies/{a.pk}/" in html and "45,000.00" in html
+    assert "style=" not in html and "<script" not in html
+    response = client.post(f"/supervision/warnings/{warning.pk}/escalate/", {
+        "agencies": [a.pk], "rule": BreachRule.objects.get(code="COLLUSION").pk, "note": "约谈后确认"})
+    assert response.status_code == 302
+    warning.refresh_from_db()
+    assert warning.status == WarningStatus.ESCALATED and Breach.objects.filter(agency=a).exists()
+    assert client.post(f"/supervision/warnings/{warning.pk}/dismiss/", {"reason": "x"}).status_code == 302
+    warning.refresh_from_db()
+    assert warning.status == WarningStatus.ESCALATED  # already decided: refused
+
+
+def test_recompute_button(client):
+    _identical_prices_request()
+    regulator = make_regulator()
+    with freeze(later()):
+        client.force_login(regulator)
+        response = client.post("/supervision/warnings/refresh/")
+    assert response.status_code == 302 and response["Location"] == "/supervision/warnings/"
+    assert RiskWarning.objects.count() == 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import time
 from importlib import import_module
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from tqdm import tqdm
 
 # Each app contributes one seeding step, run in this order.
@@ -14,6 +16,13 @@ SEEDERS = [
     "cms.demo.seed",
     "agencies.demo.seed",
     "bids.demo.seed",
+]
+# The large scale makes owners, agencies, requests and bids in bulk with PostgreSQL's COPY
+# (market/demo/large.py); the core step then makes only the reference data and the regulators.
+LARGE_SEEDERS = [
+    "market.demo.core.seed",
+    "cms.demo.seed",
+    "market.demo.large.seed",
 ]
 
 SCALES = {
@@ -34,6 +43,11 @@ class Progress:
     def iter(self, iterable, desc: str, total: int | None = None):
         return tqdm(iterable, desc=desc, total=total, disable=self.quiet, file=self.command.stderr, unit="")
 
+    def bar(self, desc: str, total: int):
+        """A bar the caller advances with update(n) (bulk steps)."""
+        return tqdm(desc=desc, total=total, disable=self.quiet, file=self.command.stderr, unit="", unit_scale=True,
+                    smoothing=0.05)
+
 
 class Command(BaseCommand):
     help = "Create demo data: regulators, owners, the catalogue, pages, agencies, requests and bids."
@@ -44,18 +58,27 @@ class Command(BaseCommand):
         parser.add_argument("--owners", type=int, help="number of project owners")
         parser.add_argument("--agencies", type=int, help="number of agencies")
         parser.add_argument("--requests", type=int, help="number of service requests")
+        parser.add_argument("--bids", type=int, help="number of bids (large scale)")
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def handle(self, *args, **opts):
         options = dict(SCALES[opts["scale"]])
-        for key in ("owners", "agencies", "requests"):
+        for key in ("owners", "agencies", "requests", "bids"):
             if opts.get(key) is not None:
                 options[key] = opts[key]
+        options["scale"] = opts["scale"]
+        large = opts["scale"] == "large"
+        if large and connection.vendor != "postgresql":
+            raise CommandError("--scale large writes with PostgreSQL's COPY: set DATABASE_URL to a PostgreSQL database")
         progress = Progress(self, opts["quiet"] or opts["verbosity"] == 0)
-        for dotted in SEEDERS:
+        started = time.monotonic()
+        for dotted in LARGE_SEEDERS if large else SEEDERS:
             module_name, func_name = dotted.rsplit(".", 1)
             seed = getattr(import_module(module_name), func_name)
             rng = random.Random(f"{opts['seed']}:{dotted}")
-            result = seed(rng=rng, options=options, progress=progress)
+            step_options = {**options, "owners": 0} if large and dotted == "market.demo.core.seed" else options
+            result = seed(rng=rng, options=step_options, progress=progress)
             progress(f"{dotted}: {result}")
+        if large:
+            progress(f"seeded in {time.monotonic() - started:.0f} s")
         self.stdout.write(self.style.SUCCESS("demo data ready"))

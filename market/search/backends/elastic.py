@@ -112,7 +112,7 @@ def es_document(doc: SearchDocument) -> SearchDocumentBase:
         "red": doc.red, "credit_score": doc.credit_score, "sort_name": doc.sort_name, "sort_date": doc.sort_date,
     }
     for name, facet_values in doc.facets.items():
-        if name in ("kind", "status"):
+        if name in ("kind", "status", "grade"):  # single values, set above
             continue
         values[name] = list(facet_values)
     return cls(meta={"id": str(doc.object_id)}, **values)
