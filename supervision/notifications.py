@@ -9,7 +9,7 @@ The path of an event:
    each recipient gets one inbox Notification (once per event: a unique key), rendered from
    `supervision/notifications/<language>/<kind>.txt` (first line: the subject).
 4. Recipients who want this kind by e-mail (NotificationPreference) get it through the task
-   `tasks.send_notification_email`, one per message.
+   `tasks.send_notification_emails`, one task per event over one connection.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Callable, Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
 from django.template import Engine
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -330,8 +329,8 @@ def notify(kind: str, payload: dict) -> list[Notification]:
     already = set(Notification.objects.filter(recipient_id__in=users, dedupe_key=delivery.key)
                   .values_list("recipient_id", flat=True))
     rendered: dict[str, tuple[str, str]] = {}
-    made: list[Notification] = []
     now = timezone.now()
+    rows = []
     for user_id, user in users.items():
         if user_id in already:
             continue
@@ -340,37 +339,56 @@ def notify(kind: str, payload: dict) -> list[Notification]:
             rendered[pref.language] = render(kind, pref.language, delivery.context)
         subject, body = rendered[pref.language]
         wants_mail = bool(user.email) and kind in (pref.email_kinds or []) and not email_sent_by_service(kind)
-        try:
-            with transaction.atomic():
-                note = Notification.objects.create(
-                    recipient=user, kind=kind, subject=subject, body=body, url=delivery.url, dedupe_key=delivery.key,
-                    created_at=now, email_status=EmailStatus.QUEUED if wants_mail else EmailStatus.NONE)
-        except IntegrityError:  # a concurrent delivery of the same event made it first
-            continue
-        made.append(note)
-    from .tasks import send_notification_email
+        rows.append(Notification(recipient=user, kind=kind, subject=subject, body=body, url=delivery.url,
+                                 dedupe_key=delivery.key, created_at=now,
+                                 email_status=EmailStatus.QUEUED if wants_mail else EmailStatus.NONE))
+    if not rows:
+        return []
+    # A concurrent delivery of the same event may have made some: the unique key keeps one each.
+    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    made = list(Notification.objects.filter(dedupe_key=delivery.key, recipient_id__in=[n.recipient_id for n in rows],
+                                            created_at=now).order_by("pk"))
+    queued = [n.pk for n in made if n.email_status == EmailStatus.QUEUED]
+    if queued:
+        from .tasks import send_notification_emails
 
-    for note in made:
-        if note.email_status == EmailStatus.QUEUED:
-            send_notification_email.enqueue(note.pk)
+        send_notification_emails.enqueue(queued)
     return made
 
 
-def email_send(notification: Notification) -> bool:
-    """E-mail one inbox message to its recipient (idempotent: a sent message is not sent again)."""
-    if notification.email_status == EmailStatus.SENT or not notification.recipient.email:
-        return False
+def _message(notification: Notification, connection) -> EmailMessage:
     link = absolute(notification.url) if notification.url else ""
     body = notification.body + (f"\n\n{link}" if link else "")
-    message = EmailMessage(subject=notification.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
-                           to=[notification.recipient.email], headers={HEADER: notification.kind})
-    try:
-        message.send(fail_silently=False)
-    except Exception:
-        Notification.objects.filter(pk=notification.pk).update(email_status=EmailStatus.FAILED)
-        raise
-    Notification.objects.filter(pk=notification.pk).update(email_status=EmailStatus.SENT, emailed_at=timezone.now())
-    return True
+    return EmailMessage(subject=notification.subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                        to=[notification.recipient.email], headers={HEADER: notification.kind}, connection=connection)
+
+
+def emails_send(notification_ids: Iterable[int]) -> int:
+    """E-mail the queued inbox messages over one connection. Idempotent: a sent message is not sent
+    again. A failure marks that message failed and, after the others, raises for the task to retry."""
+    from django.core.mail import get_connection
+
+    notes = list(Notification.objects.filter(pk__in=list(notification_ids)).exclude(email_status=EmailStatus.SENT)
+                 .select_related("recipient").order_by("pk"))
+    sent, failures = 0, []
+    if not notes:
+        return 0
+    with get_connection(fail_silently=False) as connection:
+        for note in notes:
+            if not note.recipient.email:
+                continue
+            try:
+                _message(note, connection).send(fail_silently=False)
+            except Exception as exc:  # one bad address or a dropped connection must not stop the others
+                logger.warning("notification %s not e-mailed: %r", note.pk, exc)
+                Notification.objects.filter(pk=note.pk).update(email_status=EmailStatus.FAILED)
+                failures.append(exc)
+                continue
+            Notification.objects.filter(pk=note.pk).update(email_status=EmailStatus.SENT, emailed_at=timezone.now())
+            sent += 1
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(notes)} notification e-mails failed") from failures[0]
+    return sent
 
 
 # --- the inbox ---------------------------------------------------------------------------------------------------
@@ -388,5 +406,5 @@ def mark_read(*, user: User, notification_ids: Iterable[int] | None = None) -> i
     return qs.update(read_at=timezone.now())
 
 
-__all__ = ["RESOLVERS", "Delivery", "notify", "render", "email_send", "preference_for", "preference_set",
+__all__ = ["RESOLVERS", "Delivery", "notify", "render", "emails_send", "preference_for", "preference_set",
            "unread_count", "mark_read", "members_of", "regulators", "HEADER"]

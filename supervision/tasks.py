@@ -16,12 +16,9 @@ def deliver_event(kind: str, payload: dict) -> int:
 
 
 @task()
-def send_notification_email(notification_id: int) -> bool:
-    """E-mail one inbox message (a failure marks it failed and fails the task, for the backend to retry)."""
-    from .models import Notification
-    from .notifications import email_send
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """E-mail inbox messages (one event's, over one connection). A failure marks the message failed
+    and fails the task, for a worker backend to retry; messages already sent are not sent again."""
+    from .notifications import emails_send
 
-    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
-    if notification is None:
-        return False
-    return email_send(notification)
+    return emails_send(notification_ids)

@@ -31,10 +31,10 @@ pytestmark = [
 SIZES = {"owners": 50, "agencies": 200, "requests": 1000, "bids": 5000}
 
 SCHEMA = """
-SELECT con.conrelid::regclass::text || ' ' || con.conname || ' ' || con.contype || ' ' || con.convalidated
+SELECT concat_ws(' ', con.conrelid::regclass::text, con.conname, con.contype::text, con.convalidated::text)
 FROM pg_constraint con WHERE con.connamespace = 'public'::regnamespace
 UNION ALL
-SELECT ix.indrelid::regclass::text || ' ' || ix.indexrelid::regclass::text || ' ' || ix.indisvalid || ' ' || ix.indisunique
+SELECT concat_ws(' ', ix.indrelid::regclass::text, ix.indexrelid::regclass::text, ix.indisvalid::text, ix.indisunique::text)
 FROM pg_index ix JOIN pg_class c ON c.oid = ix.indrelid WHERE c.relnamespace = 'public'::regnamespace
 ORDER BY 1"""
 

@@ -339,3 +339,39 @@ def test_every_kind_has_templates_in_both_languages():
             subject, body = notifications.render(kind, language, context)
             assert subject and body, (kind, language)
 
+
+
+class DownBackend:
+    """A mail server that refuses every message."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
+
+
+def test_a_mail_server_failure_leaves_the_inbox_and_marks_the_email_failed(django_capture_on_commit_callbacks, settings):
+    settings.EMAIL_BACKEND = "tests.supervision.test_notifications.DownBackend"
+    item = item_with_qualification()
+    agency = offering(item)
+    with django_capture_on_commit_callbacks(execute=True):
+        request = published_request(item=item)
+    note = Notification.objects.get(kind=K.REQUEST_PUBLISHED, recipient=agency_admin(agency))
+    assert note.email_status == "failed" and request.status == "published"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notifications.emails_send([note.pk]) == 1  # a retry sends it
+    note.refresh_from_db()
+    assert note.email_status == "sent" and len(mails(K.REQUEST_PUBLISHED)) == 1
