@@ -237,6 +237,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["market.api.schema.only_public_api"],
+    "ENUM_NAME_OVERRIDES": {
+        "QuoteModeEnum": "market.models.QuoteMode",
+        "SelectionMethodEnum": "market.models.SelectionMethod",
+        "RequestStatusEnum": "market.models.RequestStatus",
+        "OrganizationKindEnum": "market.models.Organization.Kind",
+        "AgencyStatusEnum": "agencies.models.AgencyStatus",
+        "LicenceFileKindEnum": "agencies.models.LicenceFile.Kind",
+        "BidStatusEnum": "bids.models.BidStatus",
+        "ObjectionStatusEnum": "bids.models.ResultObjection.Status",
+        "BreachStatusEnum": "credit.models.BreachStatus",
+        "ContractStatusEnum": "market.contract_models.ContractStatus",
+    },
 }
 
 # Security (production values when DEBUG is off).

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import request_selectors, request_services
-from ..models import (Organization, QualificationType, Region, RequestQuestion, RequestStatus, ServiceItem,
+from ..models import (Organization, QualificationType, QuoteMode, Region, RequestQuestion, SelectionMethod, ServiceItem,
                       ServiceRequest)
 from .serializers import ErrorSerializer
 
@@ -41,14 +41,14 @@ class RequestWriteSerializer(serializers.Serializer):
     fiscal_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
     state_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
     social_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
-    quote_mode = serializers.ChoiceField(choices=["price", "discount"], default="price")
+    quote_mode = serializers.ChoiceField(choices=QuoteMode.choices, default=QuoteMode.PRICE)
     budget_fen = serializers.IntegerField(min_value=1, max_value=10**14)
     discount_min_bp = serializers.IntegerField(min_value=0, max_value=10000, required=False, allow_null=True)
     discount_max_bp = serializers.IntegerField(min_value=0, max_value=10000, required=False, allow_null=True)
     service_term_days = serializers.IntegerField(min_value=1, max_value=3650)
     required_qualifications = serializers.SlugRelatedField(slug_field="code", many=True, required=False,
                                                            queryset=QualificationType.objects.all())
-    selection_method = serializers.ChoiceField(choices=["random", "lowest", "reference", "weighted", "direct"])
+    selection_method = serializers.ChoiceField(choices=SelectionMethod.choices)
     price_weight = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
     quality_criteria = CriterionSerializer(many=True, required=False)
     direct_exemption = serializers.CharField(required=False, allow_blank=True)
@@ -200,7 +200,7 @@ class RequestDetailView(APIView):
         return Response(RequestDetailSerializer(_get_request(pk, request.user), context={"now": timezone.now()}).data)
 
 
-class ReasonSerializer(serializers.Serializer):
+class RequestReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
@@ -242,10 +242,10 @@ class RequestAmendView(APIView):
 class RequestCancelView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ReasonSerializer, responses={200: RequestDetailSerializer, **ERRORS})
+    @extend_schema(request=RequestReasonSerializer, responses={200: RequestDetailSerializer, **ERRORS})
     def post(self, request, pk: int):
         obj = _get_request(pk, request.user)
-        s = ReasonSerializer(data=request.data)
+        s = RequestReasonSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         request_services.request_cancel(actor=request.user, request=obj, reason=s.validated_data["reason"])
         return Response(RequestDetailSerializer(_get_request(pk, request.user), context={"now": timezone.now()}).data)
