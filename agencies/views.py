@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from market import permissions as market_permissions
 from market.models import CalendarDay, HolidayYear, Membership
+from market.paginator import CachedCountPaginator
 from market.workdays import years_missing_holidays
 
 from . import forms, permissions, selectors, services
@@ -71,7 +72,7 @@ def _status(form_or_forms) -> int:
 def directory(request):
     filters = selectors.AgencyFilters.from_params(request.GET)
     qs = selectors.agency_directory(filters=filters)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "agencies/directory.html", {
         "page_obj": page, "filters": filters, "facets": selectors.directory_facets(),
         "querystring": filters.querystring(), "today": timezone.localdate(),

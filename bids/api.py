@@ -13,8 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency
+from market import request_selectors
 from market.api.requests import _get_request
 from market.api.serializers import ErrorSerializer
+from market.models import Organization
 
 from . import selectors, services
 from .models import Bid, Evaluator, ResultObjection
@@ -45,11 +47,14 @@ BidListSerializer = inline_serializer("BidList", {
 
 
 def _agency_for(user, agency_id: int | None) -> Agency:
-    ids = selectors.user_agency_ids(user)
-    if agency_id is not None:
-        if agency_id not in ids:
+    if agency_id is not None:  # one query: the agency, if the user is a member of its organization
+        agency = (Agency.objects.select_related("organization")
+                  .filter(pk=agency_id, organization__kind=Organization.Kind.AGENCY, organization__memberships__user=user)
+                  .first())
+        if agency is None:
             raise NotFound(_("You do not act for this agency."))
-        return Agency.objects.select_related("organization").get(pk=agency_id)
+        return agency
+    ids = selectors.user_agency_ids(user)
     agencies = list(Agency.objects.filter(pk__in=ids).exclude(status__in=["withdrawn", "rejected"]).select_related("organization"))
     if len(agencies) != 1:
         raise serializers.ValidationError({"agency": [_("Say which agency bids.")]})
@@ -77,7 +82,9 @@ class RequestBidsView(APIView):
     def post(self, request, pk: int):
         if not request.user.is_authenticated:
             self.permission_denied(request)
-        obj = _get_request(pk, request.user)
+        obj = request_selectors.request_get_for_action(pk=pk, user=request.user)
+        if obj is None:
+            raise NotFound(_("No such service request."))
         s = BidWriteSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data

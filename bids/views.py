@@ -13,7 +13,6 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
@@ -30,6 +29,7 @@ from market import permissions, request_selectors, request_services
 from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
                            ServiceRequest)
 from market.money import fen_to_yuan
+from market.paginator import CachedCountPaginator
 from market.selectors import region_choices
 from market.views import apply_validation_error
 
@@ -141,7 +141,7 @@ def request_list(request):
     """Announcements (采购公告): published requests, filtered; only the bid count, never a price."""
     filters = request_selectors.RequestFilters.from_params(request.GET)
     now = timezone.now()
-    page = Paginator(request_selectors.request_list(filters=filters, now=now), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(request_selectors.request_list(filters=filters, now=now), PAGE_SIZE).get_page(request.GET.get("page"))
     for obj in page:
         obj.status_now = obj.effective_status(now)
         obj.status_now_label = _status_label(obj.status_now)
@@ -165,7 +165,7 @@ def result_list(request):
         queryset=SelectionRun.objects.exclude(outcome=SelectionRun.Outcome.VOID)
         .select_related("winner__agency__organization").order_by("-run"),
         to_attr="standing_runs"))
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CachedCountPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for obj in page:
         obj.status_now_label = _status_label(obj.effective_status(now))
         obj.standing_run = obj.standing_runs[0] if obj.standing_runs else None

@@ -9,6 +9,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus
+from market.models import Organization
 
 from .models import Breach, BreachStatus
 
@@ -58,8 +59,9 @@ def agency_standing(*, uscc: str, at: dt.datetime | None = None) -> Standing | N
     from .standing import agency_refusal
 
     at = at or timezone.now()
-    agency = (Agency.objects.filter(organization__uscc=uscc.strip().upper()).select_related("organization")
-              .order_by("-pk").first())
+    # The kind makes it one lookup in the (kind, uscc) unique index instead of a scan of the index.
+    agency = (Agency.objects.filter(organization__kind=Organization.Kind.AGENCY, organization__uscc=uscc.strip().upper())
+              .select_related("organization").order_by("-pk").first())
     if agency is None:
         return None
     refusal = agency_refusal(agency=agency, at=at)

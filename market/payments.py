@@ -230,7 +230,8 @@ def payment_start(*, actor: User, contract: Contract) -> PaymentView:
             "metadata": {"contract_id": str(contract.pk), "contract_number": contract.number,
                          "request_id": str(contract.request_id)},
         }
-        key = idempotency_key(contract=contract, action="intent", amount_fen=contract.amount_fen, attempt=attempt)
+        key = idempotency_key(contract=contract, action=f"intent-{params['capture_method']}",
+                              amount_fen=contract.amount_fen, attempt=attempt)
         try:
             intent = _to_dict(_client().v1.payment_intents.create(params, {"idempotency_key": key}))
         except stripe.StripeError as exc:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.apps import apps
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Organization, RequestStatus, ServiceRequest, User
@@ -28,6 +30,15 @@ class RequestFilters:
         return cls(**{k: (params.get(k) or "").strip()[:100] for k in ("service_item", "region", "method", "status", "q")})
 
 
+def active_bid_count() -> Coalesce:
+    """The number of active bids of each request as a correlated subquery: computed only for the rows
+    a page shows (a joined COUNT would aggregate every request's bids before the page is cut)."""
+    Bid = apps.get_model("bids", "Bid")
+    counted = (Bid.objects.filter(request=OuterRef("pk"), status="active").order_by().values("request")
+               .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 def request_list(*, filters: RequestFilters | None = None, now: dt.datetime | None = None,
                  statuses: list[str] | None = None) -> QuerySet[ServiceRequest]:
     """Published requests (never drafts), newest first, with what the list shows."""
@@ -35,7 +46,7 @@ def request_list(*, filters: RequestFilters | None = None, now: dt.datetime | No
     now = now or timezone.now()
     qs = (ServiceRequest.objects.filter(status__in=statuses or PUBLIC_STATUSES)
           .select_related("owner", "service_item", "region")
-          .annotate(bid_count=Count("bids", filter=Q(bids__status="active"))))
+          .annotate(bid_count=active_bid_count()))
     if filters.service_item:
         qs = qs.filter(service_item__code=filters.service_item)
     if filters.region:
@@ -78,6 +89,19 @@ def request_get_for_user(*, pk: int, user: User) -> ServiceRequest | None:
                .prefetch_related("required_qualifications", "avoidances__agency__organization", "questions__asked_by",
                                  "amendments")
                .annotate(bid_count=Count("bids", filter=Q(bids__status="active"))).first())
+    if request is None:
+        return None
+    if request.status == RequestStatus.DRAFT and not permissions.can_act_for(user, request.owner):
+        return None
+    return request
+
+
+def request_get_for_action(*, pk: int, user: User) -> ServiceRequest | None:
+    """The request a write is about (the service locks and reads it again): who may see it, without
+    the joins, counts and prefetches of its page."""
+    from . import permissions
+
+    request = ServiceRequest.objects.filter(pk=pk).select_related("owner").first()
     if request is None:
         return None
     if request.status == RequestStatus.DRAFT and not permissions.can_act_for(user, request.owner):

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from django.db import transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, Min, OuterRef, Subquery, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -229,35 +228,37 @@ def find_single_qualified(now: dt.datetime) -> list[Finding]:
     from credit.models import Breach, BreachStatus
 
     today = timezone.localdate(now)
-    holds_required = Qualification.objects.filter(
-        agency_id=OuterRef("pk"), valid_from__lte=today, valid_to__gte=today,
-        qualification_type__requests=OuterRef(OuterRef("pk")))
-    avoided = RequestAvoidance.objects.filter(request_id=OuterRef(OuterRef("pk")), agency_id=OuterRef("pk"))
-    banned = Breach.objects.filter(agency_id=OuterRef("pk"), status=BreachStatus.ACTIVE, ban_until__gt=now)
-    able = (Agency.objects.filter(status=AgencyStatus.ACTIVE).filter(Exists(holds_required))
-            .exclude(Exists(avoided)).exclude(Exists(banned)).order_by())
-    count = able.values("status").annotate(c=Count("pk")).values("c")
-    rows = (ServiceRequest.objects.filter(status=RequestStatus.PUBLISHED, bid_deadline__gt=now)
-            .filter(Exists(ServiceRequest.required_qualifications.through.objects.filter(servicerequest_id=OuterRef("pk"))))
-            .annotate(able=Coalesce(Subquery(count, output_field=IntegerField()), 0),
-                      only=Subquery(able.order_by("pk").values("pk")[:1]))
-            .filter(able=1).order_by("pk").prefetch_related("required_qualifications")
-            .select_related("owner", "service_item"))
-    rows = list(rows)
-    if not rows:
+    # From the certificates' side, in one grouped query: for each open request, the distinct active,
+    # unbanned, not avoided agencies holding a valid certificate of one of its required types.
+    avoided = RequestAvoidance.objects.filter(request_id=OuterRef("qualification_type__requests__id"),
+                                              agency_id=OuterRef("agency_id"))
+    banned = Breach.objects.filter(agency_id=OuterRef("agency_id"), status=BreachStatus.ACTIVE, ban_until__gt=now)
+    counted = dict(
+        (request_id, (able, only)) for request_id, able, only in
+        Qualification.objects.filter(
+            ~Exists(avoided), ~Exists(banned), valid_from__lte=today, valid_to__gte=today,
+            agency__status=AgencyStatus.ACTIVE, qualification_type__requests__status=RequestStatus.PUBLISHED,
+            qualification_type__requests__bid_deadline__gt=now)
+        .order_by().values("qualification_type__requests__id")
+        .annotate(able=Count("agency_id", distinct=True), only=Min("agency_id")).filter(able=1)
+        .values_list("qualification_type__requests__id", "able", "only"))
+    if not counted:
         return []
-    names = _agency_names(r.only for r in rows)
+    rows = list(ServiceRequest.objects.filter(pk__in=counted).order_by("pk").prefetch_related("required_qualifications")
+                .select_related("owner", "service_item"))
+    names = _agency_names(only for _able, only in counted.values())
     findings = []
     for r in rows:
+        only = counted[r.pk][1]
         findings.append(Finding(
             rule=R.SINGLE_QUALIFIED, subject_type=SubjectType.REQUEST, subject_key=f"request:{r.pk}",
-            subject_label=r.project_name[:255], request_id=r.pk, owner_id=r.owner_id, agency_ids=[r.only],
+            subject_label=r.project_name[:255], request_id=r.pk, owner_id=r.owner_id, agency_ids=[only],
             evidence={"request": {"id": r.pk, "title": r.project_name},
                       "owner": {"id": r.owner_id, "name": r.owner.name},
                       "service_item": {"code": r.service_item.code, "name": r.service_item.name},
                       "required_qualifications": [{"code": q.code, "name": q.name} for q in r.required_qualifications.all()],
                       "able_agencies": 1,
-                      "agency": {"id": r.only, "name": names[r.only][0], "uscc": names[r.only][1]}}))
+                      "agency": {"id": only, "name": names[only][0], "uscc": names[only][1]}}))
     return findings
 
 

@@ -171,7 +171,7 @@ def _objection_lodged(p: dict) -> Delivery | None:
     users = {u.pk: u for u in regulators() + members_of([o.request.owner_id])}
     return Delivery(sorted(users.values(), key=lambda u: u.pk), {
         "project": o.request.project_name, "agency": o.bid.agency.name, "reason": o.reason},
-        reverse("bids:regulator-objections"), f"objection.lodged:{o.pk}")
+        reverse("bids:result-detail", args=[o.request_id]), f"objection.lodged:{o.pk}")
 
 
 def _objection_ruled(p: dict) -> Delivery | None:

@@ -19,13 +19,14 @@ from credit.rules import GRADE_THRESHOLDS
 from market.money import fen_to_yuan
 from market.models import Region, RequestStatus, ServiceRequest
 
-from .models import Complaint, ComplaintStatus, InspectionPlan, PlanStatus, RiskWarning
+from .models import Complaint, InspectionPlan, PlanStatus, RiskWarning
 
 S = RequestStatus
 AWARDED_STATUSES = [S.AWARDED, S.CONTRACTED, S.IN_SERVICE, S.DELIVERED, S.ACCEPTED, S.CLOSED]
 # Rounds whose selection has run: a result, an award and what follows, or a failed round.
 CONCLUDED_STATUSES = [S.PUBLICITY, *AWARDED_STATUSES, S.FAILED]
-COLORS = ("#b71c1c", "#1565c0", "#2e7d32", "#f9a825", "#6a1b9a")
+COLORS = ("#1565c0", "#2e7d32", "#b71c1c", "#f9a825", "#6a1b9a")
+ITEMS_SHOWN = 20
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Column:
     key: str
     label: Any
     kind: str = "int"  # int | fen | pct | days | text | date
+    on_page: bool = True  # False: in the CSV only (keeps the table beside the chart narrow)
 
 
 @dataclass
@@ -49,11 +51,20 @@ class Figure:
     unit: Any = ""
     notes: list[Any] = field(default_factory=list)
     display_limit: int | None = None  # rows shown on the page (the CSV has them all)
+    stacked: bool = False  # the series add up (awarded price + savings = budget)
+
+    @property
+    def display_rows(self) -> list[dict]:
+        return self.rows if self.display_limit is None else self.rows[: self.display_limit]
+
+    @property
+    def page_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.on_page]
 
     def formatted_rows(self) -> list[list[tuple[str, bool]]]:
-        """Each cell as (text, is a number)."""
-        rows = self.rows if self.display_limit is None else self.rows[: self.display_limit]
-        return [[(format_value(row.get(c.key), c.kind), c.kind != "text") for c in self.columns] for row in rows]
+        """Each cell of the page's table as (text, is a number)."""
+        columns = self.page_columns
+        return [[(format_value(row.get(c.key), c.kind), c.kind != "text") for c in columns] for row in self.display_rows]
 
     def csv_rows(self) -> list[list[Any]]:
         return [[csv_value(row.get(c.key), c.kind) for c in self.columns] for row in self.rows]
@@ -122,20 +133,23 @@ def _amount_row(row: dict) -> dict:
 
 
 AMOUNT_COLUMNS = [
-    Column("requests", _("requests published")), Column("budget", _("budget of published requests (yuan)"), "fen"),
-    Column("awarded", _("awarded")), Column("awarded_budget", _("budget of awarded requests (yuan)"), "fen"),
+    Column("requests", _("requests published")),
+    Column("budget", _("budget of published requests (yuan)"), "fen", on_page=False),
+    Column("awarded", _("awarded")), Column("awarded_budget", _("budget (yuan)"), "fen"),
     Column("awarded_amount", _("awarded price (yuan)"), "fen"), Column("savings", _("savings (yuan)"), "fen"),
     Column("savings_pct", _("savings rate"), "pct"),
 ]
-AMOUNT_SERIES = [("awarded_budget", _("budget")), ("awarded_amount", _("awarded price")), ("savings", _("savings"))]
-SAVINGS_NOTE = _("Savings = budget − awarded price, over awarded requests; the awarded price is the winning bid's price.")
+# Stacked: each bar is the budget of the awarded requests, split into the awarded price and the savings.
+AMOUNT_SERIES = [("awarded_amount", _("awarded price")), ("savings", _("savings"))]
+SAVINGS_NOTE = _("Each bar is the budget of the awarded requests: awarded price + savings. Savings = budget − awarded "
+                 "price; the awarded price is the winning bid's price.")
 
 
 def figure_by_month(month_rows: list[dict]) -> Figure:
     rows = [{**_amount_row(r), "label": r["month"].strftime("%Y-%m") if r["month"] else "—"} for r in month_rows]
     return Figure("month", _("Requests, amounts and savings by month"), _("By month of publication."),
                   [Column("label", _("month"), "text"), *AMOUNT_COLUMNS], rows, "label", AMOUNT_SERIES, _("yuan"),
-                  [SAVINGS_NOTE])
+                  [SAVINGS_NOTE], stacked=True)
 
 
 def figure_failed(month_rows: list[dict]) -> Figure:
@@ -153,16 +167,20 @@ def figure_by_region(region_rows: list[dict], names: dict[str, str]) -> Figure:
         code = f"{r['prefecture']}00" if r["prefecture"] else ""
         rows.append({**_amount_row(r), "code": code, "label": names.get(code, code or "—")})
     return Figure("region", _("Requests, amounts and savings by prefecture"), _("By the request's region (prefecture)."),
-                  [Column("code", _("code"), "text"), Column("label", _("prefecture"), "text"), *AMOUNT_COLUMNS],
-                  rows, "label", AMOUNT_SERIES, _("yuan"), [SAVINGS_NOTE])
+                  [Column("code", _("code"), "text", on_page=False), Column("label", _("prefecture"), "text"), *AMOUNT_COLUMNS],
+                  rows, "label", AMOUNT_SERIES, _("yuan"), [SAVINGS_NOTE], stacked=True)
 
 
 def figure_by_item(item_rows: list[dict]) -> Figure:
     rows = [{**_amount_row(r), "code": r["service_item__code"], "label": r["service_item__name"]} for r in item_rows]
     rows.sort(key=lambda r: (-r["requests"], r["code"]))
+    notes = [SAVINGS_NOTE]
+    if len(rows) > ITEMS_SHOWN:
+        notes.append(_("The page shows the %(n)d items with the most requests; the CSV lists all %(all)d.")
+                     % {"n": ITEMS_SHOWN, "all": len(rows)})
     return Figure("item", _("Requests, amounts and savings by service item"), _("By the requested service item."),
-                  [Column("code", _("code"), "text"), Column("label", _("service item"), "text"), *AMOUNT_COLUMNS],
-                  rows, "label", AMOUNT_SERIES, _("yuan"), [SAVINGS_NOTE])
+                  [Column("code", _("code"), "text", on_page=False), Column("label", _("service item"), "text"), *AMOUNT_COLUMNS],
+                  rows, "label", AMOUNT_SERIES, _("yuan"), notes, display_limit=ITEMS_SHOWN, stacked=True)
 
 
 # --- bidders per request, time to award, grades, overdue contracts ------------------------------------------------

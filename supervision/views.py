@@ -249,12 +249,16 @@ def _plan_or_404(request, pk: int) -> InspectionPlan:
 
 def plan_detail(request, pk: int):
     plan = _plan_or_404(request, pk)
-    inspections = (plan.inspections.select_related("agency__organization")
-                   .prefetch_related(Prefetch("inspectors", queryset=User.objects.order_by("pk"))))
+    inspections = list(plan.inspections.select_related("agency__organization")
+                       .prefetch_related(Prefetch("inspectors", queryset=User.objects.order_by("pk"))))
     is_regulator = permissions.is_regulator(request.user)
+    for inspection in inspections:  # the assigned inspectors get a form to enter the result
+        may_record = is_regulator and plan.status == PlanStatus.DRAWN and inspection.recorded_at is None and (
+            request.user.is_superuser or any(u.pk == request.user.pk for u in inspection.inspectors.all()))
+        inspection.form = ResultForm(prefix=f"i{inspection.pk}") if may_record else None
     return render(request, "supervision/plan_detail.html", {
         "plan": plan, "inspections": inspections, "is_regulator": is_regulator, "now": timezone.now(),
-        "result_form": ResultForm(), "verification": services.draw.verify(plan.result) if plan.result else None,
+        "verification": services.draw.verify(plan.result) if plan.result else None,
         "procedure": services.draw.PROCEDURE,
         "draft_population": (services.plan_population(service_items=plan.service_items.all(), regions=plan.regions.all())
                              .count() if plan.status == PlanStatus.DRAFT else None),
@@ -320,7 +324,7 @@ def plan_draw(request, pk: int):
 def inspection_result(request, pk: int, inspection_id: int):
     _regulator(request)
     inspection = get_object_or_404(Inspection, pk=inspection_id, plan_id=pk)
-    form = ResultForm(request.POST)
+    form = ResultForm(request.POST, prefix=f"i{inspection.pk}")
     if form.is_valid():
         try:
             services.inspection_record(actor=request.user, inspection=inspection, **form.cleaned_data)

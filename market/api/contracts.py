@@ -11,14 +11,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import contract_selectors, contract_services, payments
-from ..contract_models import EVALUATION_DIMENSIONS, Contract, DeliveryRound, Evaluation, ExtensionRequest
+from ..contract_models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
+                               ExtensionRequest)
 from .errors import error_response
 from .serializers import ErrorSerializer
 
@@ -67,7 +68,7 @@ class DeliverableSerializer(serializers.Serializer):
     def get_url(self, obj) -> str:
         from django.urls import reverse
 
-        return reverse("contracts:deliverable-file", args=[obj.delivery_round.contract_id, obj.pk])
+        return reverse("api:contract-file", args=[obj.delivery_round.contract_id, obj.pk])
 
 
 class DeliveryRoundSerializer(serializers.ModelSerializer):
@@ -286,6 +287,21 @@ class DeliveryCreateView(_Authenticated):
                                                         note=request.data.get("note", ""), files=files)
         return Response(DeliveryRoundSerializer(contract_selectors.delivery_rounds(contract=contract).get(pk=delivery.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["contracts"])
+class DeliverableFileView(_Authenticated):
+    """Download a deliverable (only the two parties and regulators)."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, **ERRORS})
+    def get(self, request, pk: int, file_id: int):
+        from agencies.files import private_file_response
+
+        contract = _contract(pk)
+        if not contract_selectors.can_see_private(request.user, contract):
+            raise PermissionDenied(_("Only the two parties and regulators may see this."))
+        item = get_object_or_404(Deliverable, pk=file_id, delivery_round__contract=contract)
+        return private_file_response(item)
 
 
 def _round(pk: int, number: int) -> DeliveryRound:

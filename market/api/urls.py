@@ -23,6 +23,7 @@ urlpatterns += [
     path("contracts/<int:pk>/confirm/", contract_api.ContractConfirmView.as_view(), name="contract-confirm"),
     path("contracts/<int:pk>/refuse/", contract_api.ContractRefuseView.as_view(), name="contract-refuse"),
     path("contracts/<int:pk>/deliveries/", contract_api.DeliveryCreateView.as_view(), name="contract-deliveries"),
+    path("contracts/<int:pk>/files/<int:file_id>/", contract_api.DeliverableFileView.as_view(), name="contract-file"),
     path("contracts/<int:pk>/deliveries/<int:number>/accept/", contract_api.DeliveryAcceptView.as_view(),
          name="contract-delivery-accept"),
     path("contracts/<int:pk>/deliveries/<int:number>/return/", contract_api.DeliveryReturnView.as_view(),

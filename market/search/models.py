@@ -1,14 +1,20 @@
 """The database search index and the Elasticsearch outbox.
 
 One SearchEntry per indexed object (an active agency, a published request, an active catalogue
-item) with what the result list shows, what filters and sorts need, and its analysed terms:
-on PostgreSQL in ``vector`` (a tsvector with the 'simple' configuration's lexeme format, GIN
-indexed); on SQLite in the FTS5 table ``market_search_fts`` (rowid = entry id) that the migration
-creates. Multi-valued filters and facets (service items, region and its ancestors …) are rows of
-SearchFacetValue.
+item) with what the result list shows, what filters and sorts need, and its analysed terms.
+
+On PostgreSQL: ``vector`` (a tsvector of every term, in the 'simple' configuration's lexeme
+format, GIN indexed) matches, ``name_vector`` (the name's terms) ranks, and ``facet_keys``
+("service_item=GD-ZJ-HP-001", "region=440100" …, GIN indexed) filters and counts facets; the
+table keeps its rows narrow (toast_tuple_target) so that scanning many matches stays cheap.
+
+On SQLite: the terms are in the FTS5 table ``market_search_fts`` (rowid = entry id) that the
+migration creates, and filter and facet values are rows of SearchFacetValue.
 """
 
 from __future__ import annotations
+
+import json
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +33,27 @@ class TsVectorField(models.Field):
         return "%s::tsvector" if connection.vendor == "postgresql" else "%s"
 
 
+class TextArrayField(models.Field):
+    """A PostgreSQL text[] (a list in Python); unused, and left empty, on other databases."""
+
+    description = "list of strings"
+
+    def db_type(self, connection):
+        return "text[]" if connection.vendor == "postgresql" else "text"
+
+    def get_db_prep_value(self, value, connection, prepared=False):
+        if value is None:
+            return None
+        if connection.vendor == "postgresql":
+            return list(value)
+        return json.dumps(list(value), ensure_ascii=False)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None or isinstance(value, list):
+            return value
+        return json.loads(value)
+
+
 class SearchEntry(models.Model):
     kind = models.CharField(_("kind"), max_length=16)
     object_id = models.BigIntegerField(_("object id"))
@@ -34,7 +61,9 @@ class SearchEntry(models.Model):
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(_("address"), max_length=255, blank=True)
     data = models.JSONField(_("display data"), default=dict, blank=True)
-    vector = TsVectorField(null=True, blank=True, editable=False)
+    vector = TsVectorField(null=True, blank=True, editable=False)  # every term: what matches
+    name_vector = TsVectorField(null=True, blank=True, editable=False)  # the name's terms: what ranks
+    facet_keys = TextArrayField(null=True, blank=True, editable=False)  # "field=value" for filters and facets
     status = models.CharField(_("status"), max_length=16, blank=True)
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     grade = models.CharField(_("credit grade"), max_length=1, blank=True)

@@ -66,7 +66,12 @@ def test_delivery_upload_accept_and_return(api):
         rounds = returned.json()["private"]["deliveries"]
         assert rounds[0]["status"] == "returned" and rounds[0]["decision_reason"] == "缺少附图说明"
         file_url = rounds[0]["files"][0]["url"]
-        assert api.get(file_url).status_code in (200, 302)  # token auth is not a page session
+        download = api.get(file_url)
+        assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF")
+        assert auth(api, org_admin(make_owner())).get(file_url).status_code == 403
+        api.credentials()
+        assert api.get(file_url).status_code in (401, 403)
+        auth(api, owner_user(contract))
         auth(api, agency_user(contract))
         api.post(f"/api/v1/contracts/{contract.pk}/deliveries/", {"note": "第二稿", "files": [pdf()]}, format="multipart")
         auth(api, owner_user(contract))

@@ -51,6 +51,7 @@ EXEMPT = {
     "api:contract-extensions": "asking for time on an existing contract protects the owner",
     "contracts:extension-create": "as above, through the pages",
     "contracts:deliverable-file": "reading a delivered file",
+    "api:contract-file": "reading a delivered file through the API",
     "supervision:complaint-new": "anyone signed in may complain",
     "supervision_api:complaints": "as above, through the API",
     "agencies:invitation-accept": "a person joining an agency's staff acts for no agency yet",

@@ -192,8 +192,11 @@ def test_the_index_holds_the_analysed_terms(reindex):
     entry = SearchEntry.objects.get(kind="agency", object_id=agency.pk)
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute("SELECT vector::text FROM market_search_entry WHERE id = %s", [entry.pk])
-            assert "'环评':3A" in cur.fetchone()[0]
+            cur.execute("SELECT vector::text, name_vector::text FROM market_search_entry WHERE id = %s", [entry.pk])
+            vector, name_vector = cur.fetchone()
+            assert "'环评'" in vector.split() and "'天河'" in vector.split()  # the name's terms and the text's
+            assert name_vector.split() == ["'公司':9", "'州环':2", "'广州':1", "'技术':5", "'有限':7", "'术有':6",
+                                           "'环评':3", "'评技':4", "'限公':8"]
         else:
             cur.execute("SELECT name FROM market_search_fts WHERE rowid = %s", [entry.pk])
             assert cur.fetchone()[0].split() == ["广州", "州环", "环评", "评技", "技术", "术有", "有限", "限公", "公司"]

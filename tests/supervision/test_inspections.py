@@ -215,3 +215,22 @@ def test_the_plan_pages_work_for_a_regulator(client):
     html = client.get(reverse("supervision:plan", args=[plan.pk])).content.decode()
     assert plan.commitment in html and "style=" not in html
     assert AgencyServiceItem.objects.exists()
+
+
+def test_only_the_assigned_inspector_gets_the_result_form_and_can_post_it(client):
+    plan, inspectors = make_plan(population=2, sample=1, pool=2, per_agency=1)
+    plan = publish_and_draw(plan, inspectors[0])
+    inspection = plan.inspections.get()
+    assigned = inspection.inspectors.get()
+    other = next(u for u in inspectors if u != assigned)
+    url = reverse("supervision:inspection-result", args=[plan.pk, inspection.pk])
+    client.force_login(other)
+    assert url not in client.get(reverse("supervision:plan", args=[plan.pk])).content.decode()
+    client.post(url, {f"i{inspection.pk}-outcome": "compliant", f"i{inspection.pk}-findings": "未发现问题"})
+    inspection.refresh_from_db()
+    assert inspection.recorded_at is None
+    client.force_login(assigned)
+    assert url in client.get(reverse("supervision:plan", args=[plan.pk])).content.decode()
+    client.post(url, {f"i{inspection.pk}-outcome": "compliant", f"i{inspection.pk}-findings": "未发现问题"})
+    inspection.refresh_from_db()
+    assert inspection.outcome == "compliant" and inspection.recorded_by == assigned

@@ -194,7 +194,7 @@ def measure(base: str, endpoint: Endpoint, n: int, concurrency: int, warmup: int
 
 def count_queries(endpoint: Endpoint, body: tuple[dict, bytes] | None = None) -> tuple[int, int]:
     """(status, number of SQL queries) of one request in-process."""
-    client = Client()
+    client = Client(raise_request_exception=False)
     with CaptureQueriesContext(connection) as ctx:
         if endpoint.method == "GET":
             response = client.get(endpoint.path)

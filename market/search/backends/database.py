@@ -1,15 +1,22 @@
 """The database backend: PostgreSQL full text search, or SQLite FTS5, over the analysed terms.
 
 Both store the terms of analysis.analyze() — CJK bigrams and words — never the database's own
-parser's: on PostgreSQL as a tsvector literal ('simple' lexemes, name terms weighted A, other text
-B, GIN indexed); on SQLite as space-separated terms in the FTS5 table market_search_fts (columns
-name and body, 'ascii' tokenizer, rowid = entry id). A query matches the documents holding every
-term of one of its variants; ranking is ts_rank / bm25 with the name weighted above the rest,
-then the red list (grade A), the credit score, the newest, the name.
+parser's: on PostgreSQL as tsvector literals ('simple' lexemes; ``vector`` with every term, GIN
+indexed, ``name_vector`` with the name's); on SQLite as space-separated terms in the FTS5 table
+market_search_fts (columns name and body, 'ascii' tokenizer, rowid = entry id). A query matches
+the documents holding every term of one of its variants.
+
+Relevance is where the words are found: in the name above only in the other text (PostgreSQL:
+ts_rank of the name's terms; SQLite: bm25 with the name weighted 2.5 and the text 1). At equal
+relevance the red list (grade A) comes first, then the higher credit score, the newest, the name.
+
+Filters and facet counts: on PostgreSQL from the entry's ``facet_keys`` array (GIN indexed for
+filters, unnested once over the matches for counts); on SQLite from SearchFacetValue rows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from typing import Callable, Iterable
@@ -26,10 +33,9 @@ logger = logging.getLogger(__name__)
 ENTRY = SearchEntry._meta.db_table
 FACET = SearchFacetValue._meta.db_table
 FTS = "market_search_fts"
-NAME_BODY_GAP = 100  # positions between the name and the other text
-MAX_POSITIONS = 16  # positions kept per lexeme
+MAX_POSITIONS = 16  # positions kept per lexeme of the name
 PG_MAX_POSITION = 16383
-PG_RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"  # D C B A: body (B) counts 0.4 of the name (A)
+PG_WORK_MEM = "64MB"  # for the one pass over the matches (sort, facet counts)
 FTS_NAME_WEIGHT, FTS_BODY_WEIGHT = 2.5, 1.0
 COLUMN_FACETS = {"status"}  # computed from entry columns (the derived bidding_closed)
 
@@ -48,20 +54,26 @@ def _pg_quote(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsvector_literal(name: str, body: str) -> str:
-    """The tsvector of a document in literal form: name terms at their positions with weight A,
-    the other text after a gap with weight B."""
+def name_vector_literal(name: str) -> str:
     positions: dict[str, list[str]] = defaultdict(list)
-    last = 0
     for tok in analyze(name):
-        last = tok.position + 1
         if len(positions[tok.term]) < MAX_POSITIONS:
-            positions[tok.term].append(f"{min(last, PG_MAX_POSITION)}A")
-    offset = last + NAME_BODY_GAP
-    for tok in analyze(body):
-        if len(positions[tok.term]) < MAX_POSITIONS:
-            positions[tok.term].append(f"{min(offset + tok.position + 1, PG_MAX_POSITION)}B")
+            positions[tok.term].append(str(min(tok.position + 1, PG_MAX_POSITION)))
     return " ".join(f"{_pg_quote(term)}:{','.join(pos)}" for term, pos in positions.items())
+
+
+def facet_keys(doc: SearchDocument) -> list[str]:
+    keys = [f"{name}={value}"[:100] for name, values in doc.facets.items() if name not in COLUMN_FACETS
+            for value in values]
+    return list(dict.fromkeys(keys))
+
+
+def tsvector_literal(name: str, body: str) -> str:
+    """The tsvector that matches: every distinct term of the name and the other text, without
+    positions (nothing searches phrases; ranking reads name_vector), to keep rows small."""
+    terms = dict.fromkeys(t.term for t in analyze(name))
+    terms.update(dict.fromkeys(t.term for t in analyze(body)))
+    return " ".join(_pg_quote(term) for term in terms)
 
 
 def fts_text(text: str) -> str:
@@ -71,7 +83,9 @@ def fts_text(text: str) -> str:
 def _entry(doc: SearchDocument, *, pg: bool) -> SearchEntry:
     return SearchEntry(
         kind=doc.kind, object_id=doc.object_id, name=doc.name[:255], body=doc.body, url=doc.url[:255], data=doc.data,
-        vector=tsvector_literal(doc.name, doc.body) if pg else None, status=doc.status, deadline=doc.deadline,
+        vector=tsvector_literal(doc.name, doc.body) if pg else None,
+        name_vector=name_vector_literal(doc.name) if pg else None, facet_keys=facet_keys(doc) if pg else None,
+        status=doc.status, deadline=doc.deadline,
         grade=doc.grade, red=doc.red, credit_score=doc.credit_score, sort_name=doc.sort_name[:255],
         sort_date=doc.sort_date)
 
@@ -84,40 +98,44 @@ def ensure_fts_table() -> None:
 
 
 def _delete_entries(kind: str, object_ids: Iterable[int] | None) -> None:
-    qs = SearchEntry.objects.filter(kind=kind)
-    if object_ids is not None:
-        qs = qs.filter(object_id__in=list(object_ids))
-    if vendor() == "sqlite":
-        ids = list(qs.values_list("id", flat=True))
-        with connection.cursor() as cur:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i:i + 500]
-                cur.execute(f"DELETE FROM {FTS} WHERE rowid IN ({', '.join(['%s'] * len(chunk))})", chunk)
-    SearchFacetValue.objects.filter(entry__in=qs).delete()
-    qs.delete()
+    """Remove the entries (and their FTS rows and facet rows) of these objects, or of every object of the kind."""
+    with connection.cursor() as cur:
+        chunks = [None] if object_ids is None else [list(object_ids)[i:i + 500]
+                                                     for i in range(0, len(list(object_ids)), 500)]
+        for chunk in chunks:
+            where, params = "kind = %s", [kind]
+            if chunk is not None:
+                if not chunk:
+                    continue
+                where += f" AND object_id IN ({', '.join(['%s'] * len(chunk))})"
+                params += chunk
+            if vendor() == "sqlite":
+                cur.execute(f"DELETE FROM {FTS} WHERE rowid IN (SELECT id FROM {ENTRY} WHERE {where})", params)
+                cur.execute(f"DELETE FROM {FACET} WHERE entry_id IN (SELECT id FROM {ENTRY} WHERE {where})", params)
+            cur.execute(f"DELETE FROM {ENTRY} WHERE {where}", params)
 
 
 def _insert(docs: list[SearchDocument]) -> None:
     pg = vendor() == "postgresql"
     entries = SearchEntry.objects.bulk_create([_entry(d, pg=pg) for d in docs], batch_size=500)
+    if pg:
+        return
     if any(e.pk is None for e in entries):  # a database that returns no ids from bulk inserts
-        by_key = dict(SearchEntry.objects.filter(kind__in={d.kind for d in docs},
-                                                 object_id__in=[d.object_id for d in docs])
-                      .values_list("kind", "object_id", "id").iterator())
+        by_key = {(k, o): i for k, o, i in SearchEntry.objects.filter(
+            kind__in={d.kind for d in docs}, object_id__in=[d.object_id for d in docs]).values_list("kind", "object_id", "id")}
         for e in entries:
             e.pk = by_key[(e.kind, e.object_id)]
-    facets = [SearchFacetValue(entry_id=e.pk, field=name, value=str(value)[:64])
-              for e, d in zip(entries, docs) for name, values in d.facets.items() if name not in COLUMN_FACETS
-              for value in dict.fromkeys(values)]
-    SearchFacetValue.objects.bulk_create(facets, batch_size=2000)
-    if vendor() == "sqlite":
-        with connection.cursor() as cur:
-            ids = [e.pk for e in entries]
-            for i in range(0, len(ids), 500):  # rows a flushed (test) database may have left behind
-                chunk = ids[i:i + 500]
-                cur.execute(f"DELETE FROM {FTS} WHERE rowid IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            cur.executemany(f"INSERT INTO {FTS} (rowid, name, body) VALUES (%s, %s, %s)",
-                            [(e.pk, fts_text(d.name), fts_text(d.body)) for e, d in zip(entries, docs)])
+    SearchFacetValue.objects.bulk_create([
+        SearchFacetValue(entry_id=e.pk, field=name, value=str(value)[:64])
+        for e, d in zip(entries, docs) for name, values in d.facets.items() if name not in COLUMN_FACETS
+        for value in dict.fromkeys(values)], batch_size=2000)
+    with connection.cursor() as cur:
+        ids = [e.pk for e in entries]
+        for i in range(0, len(ids), 500):  # rows a flushed (test) database may have left behind
+            chunk = ids[i:i + 500]
+            cur.execute(f"DELETE FROM {FTS} WHERE rowid IN ({', '.join(['%s'] * len(chunk))})", chunk)
+        cur.executemany(f"INSERT INTO {FTS} (rowid, name, body) VALUES (%s, %s, %s)",
+                        [(e.pk, fts_text(d.name), fts_text(d.body)) for e, d in zip(entries, docs)])
 
 
 def index_documents(docs: list[SearchDocument]) -> None:
@@ -195,11 +213,11 @@ class _Sql:
         self.where: list[str] = []
         self.params: list = []
         if self.text and self.pg:
+            tsquery = pg_tsquery(query)
             self.from_sql = f"{ENTRY} e"
             self.where.append("e.vector @@ %s::tsquery")
-            self.params.append(pg_tsquery(query))
-            self.score_sql = f"ts_rank('{PG_RANK_WEIGHTS}', e.vector, %s::tsquery)"
-            self.score_params = [pg_tsquery(query)]
+            self.params.append(tsquery)
+            self.score_sql, self.score_params = "ts_rank(e.name_vector, %s::tsquery)", [tsquery]
         elif self.text:
             self.from_sql = (f"{ENTRY} e JOIN (SELECT rowid AS rid, -bm25({FTS}, {FTS_NAME_WEIGHT}, {FTS_BODY_WEIGHT}) "
                              f"AS fts_score FROM {FTS} WHERE {FTS} MATCH %s) m ON m.rid = e.id")
@@ -227,30 +245,36 @@ class _Sql:
                     ors.append("e.status = %s")
                     self.params.append(v)
             self.where.append(f"e.kind = '{REQUEST}' AND (" + " OR ".join(ors) + ")")
-            return
-        self.where.append(f"e.id IN (SELECT f.entry_id FROM {FACET} f WHERE f.field = %s "
-                          f"AND f.value IN ({', '.join(['%s'] * len(values))}))")
-        self.params.extend([name, *values])
+        elif self.pg:
+            self.where.append("e.facet_keys && %s::text[]")
+            self.params.append([f"{name}={v}" for v in values])
+        else:
+            self.where.append(f"e.id IN (SELECT f.entry_id FROM {FACET} f WHERE f.field = %s "
+                              f"AND f.value IN ({', '.join(['%s'] * len(values))}))")
+            self.params.extend([name, *values])
 
     @property
     def all_params(self) -> list:
         return [*self.from_params, *self.params]
 
-    def matched(self) -> str:
-        return f"SELECT e.id FROM {self.from_sql} WHERE {' AND '.join(self.where)}"
+    @property
+    def where_sql(self) -> str:
+        return " AND ".join(self.where)
 
-    def order_by(self) -> str:
-        name = 'e.sort_name COLLATE "C"' if self.pg else "e.sort_name"
+    def order_by(self, e: str = "e") -> str:
+        """The ORDER BY of the sort, over the columns of alias `e` (and the score)."""
+        name = f'{e}.sort_name COLLATE "C"' if self.pg else f"{e}.sort_name"
+        score = f"{e}.score" if e != "e" else "score"
         sort = self.query.sort
         if sort == "name":
-            return f"{name} ASC, e.object_id ASC, e.kind ASC"
+            return f"{name} ASC, {e}.object_id ASC, {e}.kind ASC"
         if sort == "grade":
-            return (f"CASE WHEN e.grade = '' THEN 1 ELSE 0 END, e.grade ASC, e.credit_score DESC, {name} ASC, "
-                    "e.object_id ASC, e.kind ASC")
+            return (f"CASE WHEN {e}.grade = '' THEN 1 ELSE 0 END, {e}.grade ASC, {e}.credit_score DESC, {name} ASC, "
+                    f"{e}.object_id ASC, {e}.kind ASC")
         if sort == "newest":
-            return "e.sort_date DESC NULLS LAST, e.object_id DESC, e.kind ASC"
-        return (f"score DESC, e.red DESC, e.credit_score DESC, e.sort_date DESC NULLS LAST, {name} ASC, "
-                "e.object_id ASC, e.kind ASC")
+            return f"{e}.sort_date DESC NULLS LAST, {e}.object_id DESC, {e}.kind ASC"
+        return (f"{score} DESC, {e}.red DESC, {e}.credit_score DESC, {e}.sort_date DESC NULLS LAST, {name} ASC, "
+                f"{e}.object_id ASC, {e}.kind ASC")
 
 
 def search(query: SearchQuery) -> SearchResult:
@@ -258,18 +282,27 @@ def search(query: SearchQuery) -> SearchResult:
         return empty_result(query, "database")
     ensure_fts_table()
     sql = _Sql(query)
-    with connection.cursor() as cur:
-        total, counts = _count_and_facets(cur, sql)
-        if query.offset >= total > 0:  # past the last page: show the last page
-            query = query.with_page(max(1, (total - 1) // query.page_size + 1))
-            sql = _Sql(query)
-        rows: list[tuple[int, float]] = []
-        if total:
-            cur.execute(f"SELECT e.id, {sql.score_sql} AS score FROM {sql.from_sql} WHERE {' AND '.join(sql.where)} "
-                        f"ORDER BY {sql.order_by()} LIMIT %s OFFSET %s",
-                        [*sql.score_params, *sql.all_params, query.page_size, query.offset])
-            rows = [(r[0], float(r[1] or 0.0)) for r in cur.fetchall()]
-    entries = SearchEntry.objects.in_bulk([r[0] for r in rows])
+    if sql.pg:
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+            total, counts, rows = _search_pg(cur, sql)
+            if query.offset >= total > 0:  # past the last page: show the last page
+                query = query.with_page(max(1, (total - 1) // query.page_size + 1))
+                sql = _Sql(query)
+                total, counts, rows = _search_pg(cur, sql)
+    else:
+        with connection.cursor() as cur:
+            total, counts = _count_and_facets_sqlite(cur, sql)
+            if query.offset >= total > 0:
+                query = query.with_page(max(1, (total - 1) // query.page_size + 1))
+                sql = _Sql(query)
+            rows = []
+            if total:
+                cur.execute(f"SELECT e.id, {sql.score_sql} AS score FROM {sql.from_sql} WHERE {sql.where_sql} "
+                            f"ORDER BY {sql.order_by()} LIMIT %s OFFSET %s",
+                            [*sql.score_params, *sql.all_params, query.page_size, query.offset])
+                rows = [(r[0], float(r[1] or 0.0)) for r in cur.fetchall()]
+    entries = SearchEntry.objects.defer("vector", "name_vector", "facet_keys").in_bulk([r[0] for r in rows])
     wanted = query.parsed.all_terms
     hits = []
     for entry_id, score in rows:
@@ -282,7 +315,48 @@ def search(query: SearchQuery) -> SearchResult:
                         page_size=query.page_size, backend="database", query=query)
 
 
-def _count_and_facets(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, int]]]:
+TOTAL_KEY = "#"
+
+
+def _search_pg(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, int]], list[tuple[int, float]]]:
+    """One pass over the matches: they are gathered once (with their score, sort keys and facet
+    keys), then counted — each match's facet keys unnested, plus a key counting the match and its
+    status by the deadline — and sorted for the page."""
+    query = sql.query
+    extra, params = [f"'{TOTAL_KEY}'"], []
+    if "status" in query.facets:
+        extra.append(f"CASE WHEN m.kind <> '{REQUEST}' THEN NULL WHEN m.status = 'published' AND m.deadline <= %s "
+                     f"THEN 'status={DERIVED_STATUS}' ELSE 'status=' || m.status END")
+        params.append(query.now)
+    keys = "ARRAY[" + ", ".join(extra) + "]::text[]"
+    if [f for f in query.facets if f not in COLUMN_FACETS]:
+        keys = f"COALESCE(m.facet_keys, '{{}}'::text[]) || {keys}"
+    cur.execute(
+        f"WITH m AS MATERIALIZED (SELECT e.id, {sql.score_sql} AS score, e.kind, e.object_id, e.status, e.deadline, "
+        f"e.grade, e.red, e.credit_score, e.sort_name, e.sort_date, e.facet_keys "
+        f"FROM {sql.from_sql} WHERE {sql.where_sql}) "
+        f"SELECT k, COUNT(*), NULL FROM m CROSS JOIN LATERAL unnest({keys}) k WHERE k IS NOT NULL GROUP BY k "
+        f"UNION ALL "
+        f"SELECT NULL, NULL, (SELECT json_agg(json_build_array(p.id, p.score) ORDER BY {sql.order_by('p')})::text "
+        f"FROM (SELECT * FROM m e ORDER BY {sql.order_by('e')} LIMIT %s OFFSET %s) p)",
+        [*sql.score_params, *sql.all_params, *params, query.page_size, query.offset])
+    wanted = set(query.facets)
+    total = 0
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    rows: list[tuple[int, float]] = []
+    for key, count, page in cur.fetchall():
+        if key is None:
+            rows = [(int(i), float(score or 0.0)) for i, score in json.loads(page or "[]")]
+        elif key == TOTAL_KEY:
+            total = int(count)
+        else:
+            name, _, value = key.partition("=")
+            if name in wanted:
+                counts[name][value] = int(count)
+    return total, counts, rows
+
+
+def _count_and_facets_sqlite(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, int]]]:
     """The number of matches and the facet counts, in one statement over the matched ids."""
     query = sql.query
     table_facets = [f for f in query.facets if f not in COLUMN_FACETS]
@@ -297,8 +371,9 @@ def _count_and_facets(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, int]]]:
                      f"ELSE e.status END AS s, COUNT(*) FROM {ENTRY} e JOIN m ON e.id = m.id "
                      f"WHERE e.kind = '{REQUEST}' GROUP BY s")
         params.append(query.now)
-    materialized = "MATERIALIZED " if sql.pg or connection.Database.sqlite_version_info >= (3, 35) else ""
-    cur.execute(f"WITH m AS {materialized}({sql.matched()}) " + " UNION ALL ".join(parts), [*sql.all_params, *params])
+    materialized = "MATERIALIZED " if connection.Database.sqlite_version_info >= (3, 35) else ""
+    cur.execute(f"WITH m AS {materialized}(SELECT e.id FROM {sql.from_sql} WHERE {sql.where_sql}) "
+                + " UNION ALL ".join(parts), [*sql.all_params, *params])
     total = 0
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for field_name, value, count in cur.fetchall():
