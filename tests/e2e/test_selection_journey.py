@@ -47,7 +47,7 @@ def test_owner_posts_agencies_bid_owner_selects_public_verifies(pages, e2e_setti
     page.click("main form button[type=submit]")
     page.wait_for_load_state()
     request = ServiceRequest.objects.get(project_name="禅城区旧城改造测绘服务")
-    page.click("text=发布")
+    page.click("form[action$=\"/publish/\"] button[type=submit]")
     page.wait_for_load_state()
     request.refresh_from_db()
     assert request.status == "published" and request.commitment in page.content()

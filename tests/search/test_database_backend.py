@@ -200,3 +200,16 @@ def test_the_index_holds_the_analysed_terms(reindex):
         else:
             cur.execute("SELECT name FROM market_search_fts WHERE rowid = %s", [entry.pk])
             assert cur.fetchone()[0].split() == ["广州", "州环", "环评", "评技", "技术", "术有", "有限", "限公", "公司"]
+
+
+def test_counts_are_cached_until_the_index_changes(reindex, django_assert_max_num_queries):
+    indexed_agency("广州环评技术有限公司")
+    reindex("agency")
+    first = search(q="环评", kinds=["agency"], facets=["grade"])
+    assert first.total == 1
+    second = search(q="环评", kinds=["agency"], facets=["grade"])
+    assert (second.total, facet(second, "grade")) == (1, {"A": 1})
+    indexed_agency("深圳环评技术有限公司", grade="B")
+    reindex("agency")  # every index write drops the cached counts
+    third = search(q="环评", kinds=["agency"], facets=["grade"])
+    assert (third.total, facet(third, "grade")) == (2, {"A": 1, "B": 1})

@@ -62,6 +62,10 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def handle(self, *args, **opts):
+        from django.conf import settings
+
+        # Demo history would e-mail thousands of notifications; they stay in the in-site inboxes.
+        settings.EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
         options = dict(SCALES[opts["scale"]])
         for key in ("owners", "agencies", "requests", "bids"):
             if opts.get(key) is not None:

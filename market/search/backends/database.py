@@ -16,11 +16,14 @@ filters, unnested once over the matches for counts); on SQLite from SearchFacetV
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import defaultdict
 from typing import Callable, Iterable
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from ..analysis import analyze, highlight, highlight_fragments
@@ -45,6 +48,42 @@ PG_GIN_CREATE = f"CREATE INDEX IF NOT EXISTS market_search_entry_vector_gin ON {
 
 def vendor() -> str:
     return connection.vendor
+
+
+# --- the count cache ------------------------------------------------------------------------------
+# Totals and facet counts cost a pass over every match; like Elasticsearch's request cache they are
+# cached per query and dropped whenever the index changes (every write bumps the generation).
+# The page of hits is always read fresh.
+
+GENERATION_KEY = "market.search:generation"
+
+
+def counts_ttl() -> int:
+    return int(getattr(settings, "SEARCH_COUNTS_CACHE_SECONDS", 60))
+
+
+def generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        cache.add(GENERATION_KEY, 1, None)
+        value = cache.get(GENERATION_KEY) or 1
+    return int(value)
+
+
+def bump_generation() -> None:
+    """The index changed: cached counts are stale."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, 2, None)
+
+
+def _counts_key(query: SearchQuery) -> str:
+    parts = [vendor(), generation(), query.kinds, sorted(query.filters.items()), query.parsed.variants,
+             sorted(query.facets)]
+    if "status" in query.facets or "status" in query.filters:  # published vs bidding_closed follows the clock
+        parts.append(int(query.now.timestamp()) // 60)
+    return "market.search:counts:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -150,6 +189,7 @@ def index_documents(docs: list[SearchDocument]) -> None:
         for kind, ids in by_kind.items():
             _delete_entries(kind, ids)
         _insert(docs)
+    bump_generation()
 
 
 def delete_documents(kind: str, object_ids: Iterable[int]) -> None:
@@ -159,6 +199,7 @@ def delete_documents(kind: str, object_ids: Iterable[int]) -> None:
     ensure_fts_table()
     with transaction.atomic():
         _delete_entries(kind, object_ids)
+    bump_generation()
 
 
 def rebuild(kind: str, documents: Iterable[SearchDocument], *, progress: Callable[[int], None] | None = None,
@@ -182,10 +223,10 @@ def rebuild(kind: str, documents: Iterable[SearchDocument], *, progress: Callabl
             count += len(batch)
             if progress:
                 progress(len(batch))
-    if vendor() == "postgresql":
+    bump_generation()
+    if vendor() == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cur:
             cur.execute(f"ANALYZE {ENTRY}")
-            cur.execute(f"ANALYZE {FACET}")
     return count
 
 
@@ -282,26 +323,24 @@ def search(query: SearchQuery) -> SearchResult:
         return empty_result(query, "database")
     ensure_fts_table()
     sql = _Sql(query)
-    if sql.pg:
-        with transaction.atomic(), connection.cursor() as cur:
+    key = _counts_key(query)
+    cached = cache.get(key) if counts_ttl() > 0 else None
+    with transaction.atomic(), connection.cursor() as cur:
+        if sql.pg:
             cur.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
-            total, counts, rows = _search_pg(cur, sql)
-            if query.offset >= total > 0:  # past the last page: show the last page
-                query = query.with_page(max(1, (total - 1) // query.page_size + 1))
-                sql = _Sql(query)
-                total, counts, rows = _search_pg(cur, sql)
-    else:
-        with connection.cursor() as cur:
-            total, counts = _count_and_facets_sqlite(cur, sql)
-            if query.offset >= total > 0:
-                query = query.with_page(max(1, (total - 1) // query.page_size + 1))
-                sql = _Sql(query)
+        if cached is None:
+            total, counts, rows = (_search_pg if sql.pg else _search_sqlite)(cur, sql, with_counts=True)
+            if counts_ttl() > 0:
+                cache.set(key, (total, dict(counts)), counts_ttl())
+        else:
+            total, counts = cached
             rows = []
-            if total:
-                cur.execute(f"SELECT e.id, {sql.score_sql} AS score FROM {sql.from_sql} WHERE {sql.where_sql} "
-                            f"ORDER BY {sql.order_by()} LIMIT %s OFFSET %s",
-                            [*sql.score_params, *sql.all_params, query.page_size, query.offset])
-                rows = [(r[0], float(r[1] or 0.0)) for r in cur.fetchall()]
+        if query.offset >= total > 0:  # past the last page: show the last page
+            query = query.with_page(max(1, (total - 1) // query.page_size + 1))
+            sql = _Sql(query)
+            rows = []
+        if total and (cached is not None or not rows):
+            _, _, rows = (_search_pg if sql.pg else _search_sqlite)(cur, sql, with_counts=False)
     entries = SearchEntry.objects.defer("vector", "name_vector", "facet_keys").in_bulk([r[0] for r in rows])
     wanted = query.parsed.all_terms
     hits = []
@@ -315,14 +354,32 @@ def search(query: SearchQuery) -> SearchResult:
                         page_size=query.page_size, backend="database", query=query)
 
 
+def _page(cur, sql: _Sql) -> list[tuple[int, float]]:
+    query = sql.query
+    cur.execute(f"SELECT e.id, {sql.score_sql} AS score FROM {sql.from_sql} WHERE {sql.where_sql} "
+                f"ORDER BY {sql.order_by()} LIMIT %s OFFSET %s",
+                [*sql.score_params, *sql.all_params, query.page_size, query.offset])
+    return [(r[0], float(r[1] or 0.0)) for r in cur.fetchall()]
+
+
+def _search_sqlite(cur, sql: _Sql, *, with_counts: bool):
+    if not with_counts:
+        return 0, {}, _page(cur, sql)
+    total, counts = _count_and_facets_sqlite(cur, sql)
+    rows = _page(cur, sql) if total and sql.query.offset < total else []
+    return total, counts, rows
+
+
 TOTAL_KEY = "#"
 
 
-def _search_pg(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, int]], list[tuple[int, float]]]:
+def _search_pg(cur, sql: _Sql, *, with_counts: bool):
     """One pass over the matches: they are gathered once (with their score, sort keys and facet
     keys), then counted — each match's facet keys unnested, plus a key counting the match and its
-    status by the deadline — and sorted for the page."""
+    status by the deadline — and sorted for the page. Without counts: the page alone."""
     query = sql.query
+    if not with_counts:
+        return 0, {}, _page(cur, sql)
     extra, params = [f"'{TOTAL_KEY}'"], []
     if "status" in query.facets:
         extra.append(f"CASE WHEN m.kind <> '{REQUEST}' THEN NULL WHEN m.status = 'published' AND m.deadline <= %s "
