@@ -32,18 +32,18 @@ class AgencyFilters:
     region: str = ""  # GB/T 2260 code: a prefecture matches its counties and towns
     qualification: str = ""  # qualification type code, held and valid today
     q: str = ""  # words of the name
-    sort: str = "name"  # name | grade
+    sort: str = "grade"  # grade (the red list first; the default) | name
     status: str = ""  # only for those who may see non-active registrations
 
     @classmethod
     def from_params(cls, params) -> "AgencyFilters":
-        sort = (params.get("sort") or "name").strip()
+        sort = (params.get("sort") or "grade").strip()
         return cls(
             service_item=(params.get("service_item") or "").strip()[:40],
             region=(params.get("region") or "").strip()[:12],
             qualification=(params.get("qualification") or "").strip()[:40],
             q=(params.get("q") or "").strip()[:100],
-            sort=sort if sort in SORTS else "name",
+            sort=sort if sort in SORTS else "grade",
             status=(params.get("status") or "").strip()[:16],
         )
 
@@ -52,7 +52,7 @@ class AgencyFilters:
 
         return urlencode({k: v for k, v in (("service_item", self.service_item), ("region", self.region),
                                             ("qualification", self.qualification), ("q", self.q), ("sort", self.sort))
-                          if v and not (k == "sort" and v == "name")})
+                          if v and not (k == "sort" and v == "grade")})
 
 
 def region_filter(code: str) -> Q:

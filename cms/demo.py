@@ -39,6 +39,8 @@ GUIDES = [
 def seed(**_kwargs) -> dict:
     with transaction.atomic():
         root = Page.get_first_root_node()
+        if root is None:  # a flushed database (transactional tests) has lost Wagtail's tree root
+            root = Page.add_root(instance=Page(title="Root", slug="root"))
         home = HomePage.objects.first()
         if home is None:
             # Replace Wagtail's welcome page with our home page.

@@ -9,7 +9,10 @@ from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 from market.audit import _jsonable, audit_record
 from market.models import QualificationType, ServiceCategory, ServiceItem
 
-CATALOGUE_MODELS = (ServiceItem, ServiceCategory, QualificationType)
+from credit.models import BreachRule  # noqa: E402
+
+# Regulator-edited catalogues whose every change goes into the audit chain.
+CATALOGUE_MODELS = (ServiceItem, ServiceCategory, QualificationType, BreachRule)
 
 
 class ServiceItemViewSet(SnippetViewSet):

@@ -5,6 +5,7 @@ refusal re-renders the page with the message (400, or 403 when the user may not 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -382,9 +383,12 @@ def payment_start(request, pk: int):
     if view.offline or not view.client_secret:
         messages.info(request, _("Payment is offline on this site: settle it with the agency directly."))
         return redirect("contracts:detail", pk=contract.pk)
-    response = render(request, "contracts/pay.html", {"contract": contract, "payment": view})
+    response = render(request, "contracts/pay.html", {"contract": contract, "payment": view,
+                                                       "stripe_js_url": settings.STRIPE_JS_URL})
     response["Cache-Control"] = "private, no-store"
-    # Stripe.js comes from Stripe and mounts its card form in Stripe's own frames.
+    if not settings.STRIPE_JS_URL:
+        return response  # the site's own strict policy: no outside script
+    # Stripe.js comes from Stripe and mounts its card form in Stripe's own frames (internet-facing deployments).
     response["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' {STRIPE_JS}; frame-src {STRIPE_JS} https://hooks.stripe.com; "
         f"connect-src 'self' https://api.stripe.com; style-src 'self'; img-src 'self' data: https://*.stripe.com; "

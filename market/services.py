@@ -176,15 +176,16 @@ def _make_regulator_staff(user: User) -> None:
 
 
 def regulators_group() -> Group:
-    group, created = Group.objects.get_or_create(name=REGULATORS_GROUP)
-    if created or not group.permissions.exists():
-        codenames = [
-            "access_admin",
-            "add_servicecategory", "change_servicecategory", "view_servicecategory",
-            "add_serviceitem", "change_serviceitem", "view_serviceitem",
-            "add_qualificationtype", "change_qualificationtype", "view_qualificationtype",
-        ]
-        group.permissions.set(Permission.objects.filter(codename__in=codenames))
+    """The Wagtail-admin group of regulators, its permissions kept complete as catalogues are added."""
+    group, _created = Group.objects.get_or_create(name=REGULATORS_GROUP)
+    codenames = [
+        "access_admin",
+        "add_servicecategory", "change_servicecategory", "view_servicecategory",
+        "add_serviceitem", "change_serviceitem", "view_serviceitem",
+        "add_qualificationtype", "change_qualificationtype", "view_qualificationtype",
+        "add_breachrule", "change_breachrule", "view_breachrule",
+    ]
+    group.permissions.add(*Permission.objects.filter(codename__in=codenames))
     return group
 
 

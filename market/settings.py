@@ -275,6 +275,9 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Stripe's card form is a script Stripe serves; the platform loads no outside script by default (intranet).
+# An internet-facing deployment may set it, and must then add Stripe's host to its content security policy.
+STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "")
 
 # Marketplace rules that deployments (and demos) may tune.
 MARKET = {

@@ -191,7 +191,7 @@ def complaint_transition(*, actor: User, complaint: Complaint, to: str, text: st
     text may not contain personal data."""
     permissions.require_regulator(actor)
     with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().select_related("complainant").get(pk=complaint.pk)
+        complaint = Complaint.objects.select_for_update(of=("self",)).select_related("complainant").get(pk=complaint.pk)
         if to not in COMPLAINT_TRANSITIONS.get(complaint.status, set()):
             raise ValidationError(
                 _("A complaint cannot go from “%(src)s” to “%(dst)s”.") % {"src": ComplaintStatus(complaint.status).label,

@@ -34,8 +34,8 @@ def _labels() -> dict:
 @require_GET
 def search_page(request):
     form = SearchForm(request.GET)
-    form.is_valid()
-    data = form.cleaned_data if form.is_valid() else {}
+    form.is_valid()  # an invalid choice is dropped; the valid fields still count
+    data = form.cleaned_data
     q, kind, sort = data.get("q", ""), data.get("kind", ""), data.get("sort") or "relevance"
     filters = {name: request.GET.get(name, "").strip()[:64] for name in FILTERS if request.GET.get(name, "").strip()}
     now = timezone.now()

@@ -184,3 +184,23 @@ def test_api_breach_recording_is_for_regulators_only():
     api.force_authenticate(make_regulator())
     response = api.post("/api/v1/credit/breaches/", payload, format="json")
     assert response.status_code == 201 and response.json()["ban_until"]
+
+
+def test_regulators_edit_breach_rules_in_the_admin_and_each_edit_is_audited(client):
+    reg = make_regulator()
+    client.force_login(reg)
+    rule_obj = rule("NO_RESPONSE")
+    url = f"/admin/snippets/credit/breachrule/edit/{rule_obj.pk}/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = {"code": rule_obj.code, "name": rule_obj.name, "description": rule_obj.description,
+            "severity": rule_obj.severity, "points": 5, "ban_days": 0, "automatic": "on", "is_active": "on"}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:500]
+    rule_obj.refresh_from_db()
+    assert rule_obj.points == 5
+    event = AuditEvent.objects.filter(action="breachrule.update", object_id=str(rule_obj.pk)).get()
+    assert event.before["points"] == 3 and event.after["points"] == 5
+    outsider = agency_admin(active_agency())
+    client.force_login(outsider)
+    assert client.get(url).status_code in (302, 403)

@@ -202,7 +202,7 @@ def test_the_index_holds_the_analysed_terms(reindex):
             assert cur.fetchone()[0].split() == ["广州", "州环", "环评", "评技", "技术", "术有", "有限", "限公", "公司"]
 
 
-def test_counts_are_cached_until_the_index_changes(reindex, django_assert_max_num_queries):
+def test_counts_are_cached_until_the_index_changes(reindex):
     indexed_agency("广州环评技术有限公司")
     reindex("agency")
     first = search(q="环评", kinds=["agency"], facets=["grade"])
