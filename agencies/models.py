@@ -135,7 +135,11 @@ class Agency(models.Model):
             models.UniqueConstraint(fields=["organization"], condition=Q(status__in=LIVE_STATUSES),
                                     name="agency_one_live_registration_per_organization"),
         ]
-        indexes = [models.Index(fields=["status", "credit_grade"])]
+        indexes = [
+            models.Index(fields=["status", "credit_grade"]),
+            # The directory's default order (the red list first): read in order, not sorted whole.
+            models.Index(fields=["status", "credit_grade", "-credit_score"], name="agency_directory_grade_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.organization.name

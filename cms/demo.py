@@ -40,6 +40,11 @@ def seed(**_kwargs) -> dict:
     with transaction.atomic():
         root = Page.get_first_root_node()
         if root is None:  # a flushed database (transactional tests) has lost Wagtail's tree root
+            from django.conf import settings
+            from wagtail.coreutils import get_supported_content_language_variant
+            from wagtail.models import Locale
+
+            Locale.objects.get_or_create(language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
             root = Page.add_root(instance=Page(title="Root", slug="root"))
         home = HomePage.objects.first()
         if home is None:

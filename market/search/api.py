@@ -106,13 +106,14 @@ def page_of(result: SearchResult, objects: Sequence | None = None) -> Page:
 def agency_directory_search(*, filters, page: int | str | None = 1, page_size: int = 20, today: dt.date | None = None,
                             facets: Iterable[str] = DIRECTORY_FACETS) -> tuple[Page, SearchResult]:
     """The public agency directory through the search: `filters` is an agencies.selectors.AgencyFilters
-    (q, service_item, region, qualification, sort). Ordered by relevance when there are words
-    (red-list agencies first at equal relevance), else by name, or by grade when asked.
+    (q, service_item, region, qualification, sort). With words: by relevance (red-list agencies
+    first at equal relevance, then the credit score) unless the name order is asked for; without:
+    by grade (red list first) or by name, as `sort` says.
     Returns a Page of Agency objects (with the directory's joins, each with `search_hit`) and the
     result (facets with counts)."""
     from agencies.selectors import agency_directory
 
-    sort = "grade" if filters.sort == "grade" else ("relevance" if filters.q else "name")
+    sort = "name" if filters.sort == "name" else ("relevance" if filters.q else "grade")
     result = search(q=filters.q, kinds=[AGENCY], facets=facets, page=_page_number(page), page_size=page_size, sort=sort,
                     filters={"service_item": filters.service_item, "region": filters.region,
                              "qualification": filters.qualification})

@@ -12,7 +12,7 @@ SORT_CHOICES = [("relevance", _("Relevance (red list first at equal relevance)")
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Search for"), max_length=100, required=False,
                         help_text=_("Chinese in simplified or traditional characters, abbreviations such as 环评, codes."),
-                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "aria-describedby": "id_q-help"}))
     kind = forms.ChoiceField(label=_("Look in"), required=False,
                              choices=[("", _("Everything"))] + [(k, KIND_LABELS[k]) for k in KINDS])
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)

@@ -78,7 +78,7 @@ def search_page(request):
         active.append({"label": FACET_LABELS.get(name, name), "value": label, "href": "?" + urlencode(params)})
     return render(request, "search/results.html", {
         "form": form, "q": q, "result": result, "page_obj": page_of(result), "facet_groups": facet_groups,
-        "active_filters": active, "querystring": urlencode(base), "kind_labels": KIND_LABELS, "now": now,
+        "active_filters": active, "filters": filters, "querystring": urlencode(base), "kind_labels": KIND_LABELS, "now": now,
         "derived_status": DERIVED_STATUS,
     })
 

@@ -34,14 +34,16 @@ def test_the_directory_filters_and_sorts_as_before(reindex):
     indexed_agency("深圳丙测绘有限公司", items=["GD-ZJ-CH-001"], region="440305", grade="B")
     reindex("agency")
     names = lambda page: [a.organization.name for a in page]  # noqa: E731
-    assert names(agency_directory_search(filters=AgencyFilters())[0]) == [
+    assert names(agency_directory_search(filters=AgencyFilters(sort="name"))[0]) == [
         "广州乙测绘有限公司", "广州甲测绘有限公司", "深圳丙测绘有限公司"]
     assert names(agency_directory_search(filters=AgencyFilters(sort="grade"))[0]) == [
         "广州乙测绘有限公司", "深圳丙测绘有限公司", "广州甲测绘有限公司"]
-    assert names(agency_directory_search(filters=AgencyFilters(region="440100"))[0]) == [
+    assert names(agency_directory_search(filters=AgencyFilters(region="440100", sort="name"))[0]) == [
         "广州乙测绘有限公司", "广州甲测绘有限公司"]
-    assert names(agency_directory_search(filters=AgencyFilters(service_item="GD-ZJ-CH-001"))[0]) == [
+    assert names(agency_directory_search(filters=AgencyFilters(service_item="GD-ZJ-CH-001", sort="name"))[0]) == [
         "广州甲测绘有限公司", "深圳丙测绘有限公司"]
+    assert names(agency_directory_search(filters=AgencyFilters(q="测绘", sort="grade"))[0]) == [  # equal relevance
+        "广州乙测绘有限公司", "深圳丙测绘有限公司", "广州甲测绘有限公司"]
 
 
 def test_the_request_list_search(reindex, owner_org):
