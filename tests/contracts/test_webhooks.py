@@ -65,8 +65,9 @@ class TestDeliveredByLocalstripe:
         start = payments.payment_start(actor=owner_user(contract), contract=contract)
         ls.pay_with_card(stripe_on, start.payment.intent_id)  # localstripe then sends payment_intent.succeeded
 
+        # Wait until the delivered event has been processed, not merely stored (the server runs in another thread).
         event = ls.wait_for(lambda: StripeEvent.objects.filter(type="payment_intent.succeeded",
-                                                               payment=start.payment).first())
+                                                               payment=start.payment).exclude(result="").first())
         assert event is not None, "localstripe did not deliver payment_intent.succeeded"
         assert event.result == "applied" and event.payload["data"]["object"]["id"] == start.payment.intent_id
         payment = Payment.objects.get(pk=start.payment.pk)  # moved by the webhook alone: no sync was called

@@ -65,6 +65,7 @@ class Result:
     errors: int
     queries: int | None
     statuses: dict[int, int]
+    cpu_ms: float | None = None  # gunicorn's CPU time per request (when this command started it)
 
     @property
     def median_ms(self) -> float:
@@ -79,6 +80,27 @@ class Result:
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+def process_tree_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its children (Linux /proc), or None."""
+    total, found = 0, False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
 def _free_port() -> int:
@@ -420,6 +442,11 @@ class Command(BaseCommand):
                 base = server.url
             else:
                 base = url.rstrip("/")
+            # Every worker loads its code and templates before anything is timed.
+            prewarm = 4 * (workers if url is None else concurrency)
+            for ep in endpoints:
+                if ep.method == "GET" and ep.path:
+                    measure(base, ep, prewarm, max(concurrency, 1), 0)
             out.write(f"{requests} requests per endpoint after {warmup} warm-up requests, {concurrency} client threads\n")
             results = []
             for ep in endpoints:
@@ -427,10 +454,17 @@ class Command(BaseCommand):
                     results.append(None)
                     continue
                 queries = self._queries(ep)
+                pid = server.process.pid if server else None
+                cpu0 = process_tree_cpu(pid) if pid else None
                 lat, seconds, errors, statuses = measure(base, ep, requests, concurrency, warmup)
-                results.append(Result(ep, lat, seconds, errors, queries, statuses))
-                r = results[-1]
+                cpu1 = process_tree_cpu(pid) if pid else None
+                r = Result(ep, lat, seconds, errors, queries, statuses)
+                if cpu0 is not None and cpu1 is not None and lat:
+                    # The warm-up requests ran in the window too.
+                    r.cpu_ms = (cpu1 - cpu0) / (requests + warmup) * 1000
+                results.append(r)
                 out.write(f"  {ep.name}: median {r.median_ms:.1f} ms, p95 {r.p95_ms:.1f} ms, {r.rate:.0f}/s"
+                          + (f", gunicorn CPU {r.cpu_ms:.1f} ms/request" if r.cpu_ms is not None else "")
                           + (f", {errors} unexpected answers {statuses}" if errors else ""))
             self._table(endpoints, results)
         finally:
@@ -505,15 +539,18 @@ class Command(BaseCommand):
 
     def _table(self, endpoints: list[Endpoint], results: list[Result | None]) -> None:
         floor = next((r for r in results if r is not None), None)
-        rows = [("endpoint", "median ms", "p95 ms", "req/s", "× floor", "queries")]
+        rows = [("endpoint", "median ms", "p95 ms", "req/s", "× floor", "queries", "CPU ms")]
         for ep, r in zip(endpoints, results):
             if r is None:
-                rows.append((ep.name, "—", "—", "—", "—", ep.note))
+                rows.append((ep.name, "—", "—", "—", "—", ep.note, "—"))
                 continue
             ratio = r.median_ms / floor.median_ms if floor and floor.median_ms else float("nan")
             rows.append((ep.name, f"{r.median_ms:.1f}", f"{r.p95_ms:.1f}", f"{r.rate:.0f}", f"{ratio:.1f}",
-                         str(r.queries) + (f" ({r.errors} errors)" if r.errors else "")))
+                         str(r.queries) + (f" ({r.errors} errors)" if r.errors else ""),
+                         "—" if r.cpu_ms is None else f"{r.cpu_ms:.1f}"))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        self.stdout.write("CPU ms: gunicorn's user + system CPU per request (all workers), which the machine's other load "
+                          "does not inflate as it does latency.")
         self.stdout.write("")
         self.stdout.write("| " + " | ".join(h.ljust(w) for h, w in zip(rows[0], widths)) + " |")
         self.stdout.write("| " + " | ".join("-" * w for w in widths) + " |")
