@@ -9,7 +9,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -67,7 +68,9 @@ class AgencyListView(APIView):
 
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(tags=TAGS, parameters=LIST_PARAMETERS, responses={200: s.AgencySerializer(many=True)},
+    @extend_schema(tags=TAGS, parameters=LIST_PARAMETERS, responses={200: inline_serializer("AgencyPage", {
+        "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True), "results": s.AgencySerializer(many=True)})},
                    summary="List agencies (the public sees active agencies only)")
     def get(self, request):
         filters = selectors.AgencyFilters.from_params(request.query_params)

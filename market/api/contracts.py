@@ -441,8 +441,10 @@ class EvaluationSummaryView(CodedErrors, APIView):
     """Averages of an agency's evaluations on the five dimensions."""
 
     @extend_schema(responses={200: inline_serializer("EvaluationSummary", {
-        "count": serializers.IntegerField(), "overall": serializers.DecimalField(max_digits=4, decimal_places=2),
-        "averages": serializers.DictField(child=serializers.DecimalField(max_digits=4, decimal_places=2))})})
+        "count": serializers.IntegerField(),
+        "overall": serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True),
+        "averages": serializers.DictField(child=serializers.DecimalField(max_digits=4, decimal_places=2,
+                                                                         allow_null=True))})})
     def get(self, request, agency_id: int):
         from agencies.models import Agency
 
