@@ -71,7 +71,7 @@ class AgencyListView(APIView):
     @extend_schema(tags=TAGS, parameters=LIST_PARAMETERS, responses={200: inline_serializer("AgencyPage", {
         "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
         "previous": serializers.URLField(allow_null=True), "results": s.AgencySerializer(many=True)})},
-                   summary="List agencies (the public sees active agencies only)")
+                   operation_id="agencies_list", summary="List agencies (the public sees active agencies only)")
     def get(self, request):
         filters = selectors.AgencyFilters.from_params(request.query_params)
         qs = selectors.agency_visible(user=request.user, filters=filters)
