@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from market import permissions as market_permissions
 from market.models import CalendarDay, HolidayYear, Membership
-from market.paginator import CachedCountPaginator
+from market.search.api import agency_directory_search, facet_counts
 from market.workdays import years_missing_holidays
 
 from . import forms, permissions, selectors, services
@@ -70,12 +70,19 @@ def _status(form_or_forms) -> int:
 
 @require_GET
 def directory(request):
+    """The directory is a search (market.search): words, filters, facet counts, red list first."""
     filters = selectors.AgencyFilters.from_params(request.GET)
-    qs = selectors.agency_directory(filters=filters)
-    page = CachedCountPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    page, result = agency_directory_search(filters=filters, page=request.GET.get("page"), page_size=PAGE_SIZE, today=today)
+    facets = selectors.directory_facets()
+    counts = facet_counts(result)
+    for name, objects, key in (("service_item", facets["service_items"], "code"), ("region", facets["regions"], "code"),
+                               ("qualification", facets["qualification_types"], "code")):
+        for obj in objects:
+            obj.facet_count = counts.get(name, {}).get(getattr(obj, key), 0)
     return render(request, "agencies/directory.html", {
-        "page_obj": page, "filters": filters, "facets": selectors.directory_facets(),
-        "querystring": filters.querystring(), "today": timezone.localdate(),
+        "page_obj": page, "filters": filters, "facets": facets, "grade_counts": result.facets.get("grade", []),
+        "search_fallback": result.fallback, "querystring": filters.querystring(), "today": today,
     })
 
 

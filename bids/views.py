@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ from market import permissions, request_selectors, request_services
 from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
                            ServiceRequest)
 from market.money import fen_to_yuan
-from market.paginator import CachedCountPaginator
+from market.search.api import facet_counts, request_list_search
 from market.selectors import region_choices
 from market.views import apply_validation_error
 
@@ -141,40 +141,48 @@ def request_list(request):
     """Announcements (采购公告): published requests, filtered; only the bid count, never a price."""
     filters = request_selectors.RequestFilters.from_params(request.GET)
     now = timezone.now()
-    page = CachedCountPaginator(request_selectors.request_list(filters=filters, now=now), PAGE_SIZE).get_page(request.GET.get("page"))
+    page, result = request_list_search(filters=filters, page=request.GET.get("page"), page_size=PAGE_SIZE, now=now)
     for obj in page:
         obj.status_now = obj.effective_status(now)
         obj.status_now_label = _status_label(obj.status_now)
         obj.has_result = obj.status in request_selectors.RESULT_STATUSES
     return render(request, "bids/request_list.html", {
         "page_obj": page, "filters": filters, "now": now, "querystring": _querystring(request),
-        "service_items": ServiceItem.objects.filter(is_active=True).only("code", "name").order_by("code"),
-        "regions": region_choices(include_towns=False).only("code", "name", "full_name", "level"),
-        "methods": SelectionMethod.choices, "statuses": public_statuses(),
+        **_filter_choices(result, statuses=public_statuses()),
         "owner_organizations": _owner_organizations(request.user),
     })
+
+
+def _filter_choices(result, *, statuses) -> dict:
+    """The filter controls of the request lists, each choice with its count in the search result."""
+    counts = facet_counts(result)
+    service_items = list(ServiceItem.objects.filter(is_active=True).only("code", "name").order_by("code"))
+    regions = list(region_choices(include_towns=False).only("code", "name", "full_name", "level"))
+    for name, objects in (("service_item", service_items), ("region", regions)):
+        for obj in objects:
+            obj.facet_count = counts.get(name, {}).get(obj.code, 0)
+    return {"service_items": service_items, "regions": regions, "search_fallback": result.fallback,
+            "methods": [(v, l, counts.get("method", {}).get(v, 0)) for v, l in SelectionMethod.choices],
+            "statuses": [(v, l, counts.get("status", {}).get(v, 0)) for v, l in statuses]}
 
 
 def result_list(request):
     """Published results: requests in publicity and after, and failed rounds, with the standing winner."""
     filters = request_selectors.RequestFilters.from_params(request.GET)
     now = timezone.now()
-    qs = request_selectors.request_list(filters=filters, now=now, statuses=request_selectors.RESULT_STATUSES)
-    qs = qs.prefetch_related(Prefetch(
+    page, result = request_list_search(filters=filters, page=request.GET.get("page"), page_size=PAGE_SIZE, now=now,
+                                       statuses=request_selectors.RESULT_STATUSES)
+    prefetch_related_objects(list(page), Prefetch(
         "selection_runs",
         queryset=SelectionRun.objects.exclude(outcome=SelectionRun.Outcome.VOID)
         .select_related("winner__agency__organization").order_by("-run"),
         to_attr="standing_runs"))
-    page = CachedCountPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for obj in page:
         obj.status_now_label = _status_label(obj.effective_status(now))
         obj.standing_run = obj.standing_runs[0] if obj.standing_runs else None
     return render(request, "bids/result_list.html", {
         "page_obj": page, "filters": filters, "querystring": _querystring(request),
-        "service_items": ServiceItem.objects.filter(is_active=True).only("code", "name").order_by("code"),
-        "regions": region_choices(include_towns=False).only("code", "name", "full_name", "level"),
-        "methods": SelectionMethod.choices,
-        "statuses": [(s, RequestStatus(s).label) for s in request_selectors.RESULT_STATUSES],
+        **_filter_choices(result, statuses=[(s, RequestStatus(s).label) for s in request_selectors.RESULT_STATUSES]),
     })
 
 

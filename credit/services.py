@@ -75,6 +75,9 @@ def credit_recompute(*, agency: Agency, at: dt.datetime | None = None) -> Agency
     if (agency.credit_score, agency.credit_grade) != (score, grade):
         Agency.objects.filter(pk=agency.pk).update(credit_score=score, credit_grade=grade)
         agency.credit_score, agency.credit_grade = score, grade
+        from market.search import indexing
+
+        indexing.mark("agency", [agency.pk])  # update() sends no signal; the directory ranks by grade
     return agency
 
 

@@ -47,3 +47,27 @@ def restore_reference_data(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         call_command("load_reference_data", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _search_index_follows_requests():
+    """Pages that list through the search (the directory, the request lists) read the search index,
+    which is written when a transaction commits. A test runs inside one transaction that never
+    commits, so write what the test marked when it sends a request through the test client — as a
+    real commit would have done before the next request. Counts cached by earlier tests (whose
+    index rows were rolled back) are forgotten."""
+    from django.core.signals import request_started
+
+    from market.search import indexing
+    from market.search.backends import database
+
+    indexing._local.pending = None
+    database.bump_generation()
+
+    def flush(**kwargs):
+        if indexing._local.__dict__.get("pending"):
+            indexing.flush_pending()
+
+    request_started.connect(flush, dispatch_uid="tests-search-flush")
+    yield
+    request_started.disconnect(dispatch_uid="tests-search-flush")

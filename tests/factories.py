@@ -204,4 +204,7 @@ def make_agencies_bulk(count: int, *, service_items=(), qualification_types=(), 
         Qualification(agency=a, qualification_type=q, certificate_number=f"B{a.pk}-{q.pk}", issuer=q.issuer or "发证机关",
                       valid_from=min(today, end) - dt.timedelta(days=365), valid_to=end)
         for a in agencies for q in qtypes])
+    from market.search import indexing
+
+    indexing.apply_changes({"agency": {a.pk for a in agencies}})  # bulk inserts send no signals
     return agencies

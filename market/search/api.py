@@ -144,6 +144,11 @@ def request_list_search(*, filters, page: int | str | None = 1, page_size: int =
     return page_of(result, objects), result
 
 
+def facet_counts(result: SearchResult) -> dict[str, dict[str, int]]:
+    """{facet: {value: count}} — for pages that show counts beside their own filter controls."""
+    return {name: {fv.value: fv.count for fv in values} for name, values in result.facets.items()}
+
+
 def _page_number(page) -> int:
     try:
         return max(1, int(page or 1))

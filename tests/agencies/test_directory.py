@@ -120,3 +120,24 @@ def test_members_and_regulators_see_their_non_active_agency_page(client):
     assert client.get(f"/agencies/{agency.pk}/").status_code == 200
     client.force_login(make_regulator())
     assert client.get(f"/agencies/{agency.pk}/").status_code == 200
+
+
+def test_the_directory_searches_by_meaning_with_counts_and_red_list_first(client):
+    """The directory is the search: an abbreviation finds the full term, each filter choice shows how
+    many agencies it leaves, and at equal relevance the red-list (grade A) agency comes first."""
+    from agencies.models import Agency
+    from market.search import indexing
+
+    plain = make_agency(service_items=["GD-ZJ-HP-001"], name="广州A环境影响评价有限公司")
+    red = make_agency(service_items=["GD-ZJ-HP-001"], name="广州B环境影响评价有限公司")
+    other = make_agency(service_items=["GD-ZJ-CH-001"], qualification_types=["QT-CH-A"], name="广州丙测绘有限公司")
+    Agency.objects.filter(pk=plain.pk).update(credit_score=70, credit_grade="C")
+    Agency.objects.filter(pk=red.pk).update(credit_score=95, credit_grade="A")
+    indexing.mark("agency", [plain.pk, red.pk])  # update() sends no signal
+    response = client.get("/agencies/", {"q": "环评"})
+    assert response.status_code == 200
+    listed = [a.pk for a in response.context["page_obj"]]
+    assert listed[:2] == [red.pk, plain.pk] and other.pk not in listed
+    html = response.content.decode()
+    assert f'value="GD-ZJ-HP-001">' in html and "(2)</option>" in html
+    assert client.get("/agencies/", {"q": "环评", "sort": "name"}).context["page_obj"][0].pk == plain.pk  # A before B

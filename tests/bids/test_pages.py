@@ -487,6 +487,9 @@ def _bulk_bids(request: ServiceRequest, n: int) -> None:
 
 
 def _queries(client, url) -> int:
+    from market.search import indexing
+
+    indexing.flush_pending()  # what a commit before this request would have indexed
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
@@ -499,7 +502,10 @@ def test_request_list_runs_the_same_number_of_queries_for_10_and_100_requests(cl
               if f.attname not in ("id", "previous_round_id")}
 
     def add(n):
-        ServiceRequest.objects.bulk_create([ServiceRequest(**fields) for _ in range(n)])
+        from market.search import indexing
+
+        created = ServiceRequest.objects.bulk_create([ServiceRequest(**fields) for _ in range(n)])
+        indexing.apply_changes({"request": {r.pk for r in created}})  # bulk inserts send no signals
 
     add(9)
     small = _queries(client, "/requests/")
@@ -571,3 +577,17 @@ def test_every_form_field_on_the_request_pages_has_a_label(client):
              (org_admin(request.owner), f"/requests/{request.pk}/cancel/"), (None, "/requests/"), (None, "/results/")]
     for user, url in pages:
         assert_labelled(html_of(client, url, user), url)
+
+
+def test_the_request_list_is_the_search_with_counts(client):
+    """/requests/ searches by meaning (an abbreviation finds the full term) and shows each filter
+    choice with the number of announcements it leaves."""
+    hp = published_request(project_name="某水库工程环境影响评价服务")
+    other = published_request(project_name="某道路工程地形测量服务")
+    response = client.get("/requests/", {"q": "环评"})
+    listed = [r.pk for r in response.context["page_obj"]]
+    assert listed == [hp.pk] and other.pk not in listed
+    html = response.content.decode()
+    assert f'{hp.service_item.code} {hp.service_item.name} (1)</option>' in html
+    everything = client.get("/requests/").context["page_obj"]
+    assert {r.pk for r in everything} >= {hp.pk, other.pk}
