@@ -305,7 +305,8 @@ def sync(*, now: dt.datetime | None = None) -> int:
       active agencies missing from the index and indexed agencies no longer active;
     - once a day, agencies whose qualifications began or ended since the last run (the directory's
       qualification filter counts only certificates valid that day);
-    - the outbox, when Elasticsearch is configured.
+    - the outbox, when Elasticsearch is configured;
+    - on PostgreSQL, the bitmaps of kinds that have none yet (entries written before they existed).
     """
     now = now or timezone.now()
     Agency = apps.get_model("agencies", "Agency")
@@ -325,6 +326,7 @@ def sync(*, now: dt.datetime | None = None) -> int:
             Q(valid_to__gte=last - dt.timedelta(days=1), valid_to__lt=today)
             | Q(valid_from__gt=last, valid_from__lte=today)).values_list("agency_id", flat=True))
         SearchState.objects.update_or_create(key=QUALIFICATION_DAY_KEY, defaults={"value": today.isoformat()})
+    database.build_bitmaps()
     if stale:
         apply_changes({AGENCY: stale})
     if backends.elasticsearch_configured() and backends.elasticsearch_up():

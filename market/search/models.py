@@ -5,8 +5,10 @@ item) with what the result list shows, what filters and sorts need, and its anal
 
 On PostgreSQL: ``vector`` (a tsvector of every term, in the 'simple' configuration's lexeme
 format, GIN indexed) matches, ``name_vector`` (the name's terms) ranks, and ``facet_keys``
-("service_item=GD-ZJ-HP-001", "region=440100" …, GIN indexed) filters and counts facets; the
-table keeps its rows narrow (toast_tuple_target) so that scanning many matches stays cheap.
+("service_item=GD-ZJ-HP-001", "region=440100" …, GIN indexed) filters and counts facets; and
+SearchBitmap holds, for each kind, one bitmap over the object ids per facet value and per frequent
+term, so that a search matching most of the index costs no pass over its matches (see
+backends/bitmaps.py).
 
 On SQLite: the terms are in the FTS5 table ``market_search_fts`` (rowid = entry id) that the
 migration creates, and filter and facet values are rows of SearchFacetValue.
@@ -52,6 +54,19 @@ class TextArrayField(models.Field):
         if value is None or isinstance(value, list):
             return value
         return json.loads(value)
+
+
+class VarBitField(models.Field):
+    """A PostgreSQL bit varying, written and read as text ("0110…", or "x3fa…" in hex); plain text
+    (and unused) on other databases."""
+
+    description = "bit string"
+
+    def db_type(self, connection):
+        return "bit varying" if connection.vendor == "postgresql" else "text"
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s::varbit" if connection.vendor == "postgresql" else "%s"
 
 
 class SearchEntry(models.Model):
@@ -101,6 +116,25 @@ class SearchFacetValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry_id} {self.field}={self.value}"
+
+
+class SearchBitmap(models.Model):
+    """PostgreSQL only: the documents of one kind that have a facet value (field "region", value
+    "440100"), whose text holds a frequent term (field "_term") or whose name holds it (field
+    "_name"), as a bit string whose bit i is set for object id i. Every bitmap of a kind has the
+    same length. Written with the entries (backends/bitmaps.py); empty on other databases."""
+
+    kind = models.CharField(max_length=16)
+    field = models.CharField(max_length=32)
+    value = models.CharField(max_length=255)
+    bits = VarBitField()
+
+    class Meta:
+        db_table = "market_search_bitmap"
+        constraints = [models.UniqueConstraint(fields=["kind", "field", "value"], name="search_bitmap_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.field}={self.value}"
 
 
 class SearchOutbox(models.Model):

@@ -6,12 +6,16 @@ indexed, ``name_vector`` with the name's); on SQLite as space-separated terms in
 market_search_fts (columns name and body, 'ascii' tokenizer, rowid = entry id). A query matches
 the documents holding every term of one of its variants.
 
-Relevance is where the words are found: in the name above only in the other text (PostgreSQL:
-ts_rank of the name's terms; SQLite: bm25 with the name weighted 2.5 and the text 1). At equal
-relevance the red list (grade A) comes first, then the higher credit score, the newest, the name.
+Relevance is where the words are found: in the name above only in the other text (PostgreSQL: the
+largest share of a variant's terms that the name holds — 1.0 when it holds them all; SQLite: bm25
+with the name weighted 2.5 and the text 1). At equal relevance the red list (grade A) comes first,
+then the higher credit score, the newest, the name.
 
-Filters and facet counts: on PostgreSQL from the entry's ``facet_keys`` array (GIN indexed for
-filters, unnested once over the matches for counts); on SQLite from SearchFacetValue rows.
+On PostgreSQL, searches read the bitmaps of backends/bitmaps.py (matches, facet counts and the
+page without a pass over the matches); a kind whose bitmaps are not built yet is searched by SQL
+over the entries, as SQLite always is: filters and facet counts from the entry's ``facet_keys``
+array (GIN indexed for filters, unnested once over the matches for counts) on PostgreSQL, from
+SearchFacetValue rows on SQLite. Both PostgreSQL paths give the same hits, scores and counts.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.db import connection, transaction
 from ..analysis import analyze, highlight, highlight_fragments
 from ..documents import DERIVED_STATUS, REQUEST, SearchDocument
 from ..models import SearchEntry, SearchFacetValue
+from . import bitmaps
 from .base import Hit, SearchQuery, SearchResult, empty_result, finish_facets
 
 ENTRY = SearchEntry._meta.db_table
@@ -92,37 +97,56 @@ def _pg_quote(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def name_vector_literal(name: str) -> str:
+def _name_literal(tokens) -> str:
     positions: dict[str, list[str]] = defaultdict(list)
-    for tok in analyze(name):
+    for tok in tokens:
         if len(positions[tok.term]) < MAX_POSITIONS:
             positions[tok.term].append(str(min(tok.position + 1, PG_MAX_POSITION)))
     return " ".join(f"{_pg_quote(term)}:{','.join(pos)}" for term, pos in positions.items())
 
 
 def facet_keys(doc: SearchDocument) -> list[str]:
-    keys = [f"{name}={value}"[:100] for name, values in doc.facets.items() if name not in COLUMN_FACETS
-            for value in values]
+    keys = [f"{name}={value}"[:bitmaps.FACET_KEY_LENGTH] for name, values in doc.facets.items()
+            if name not in COLUMN_FACETS for value in values]
     return list(dict.fromkeys(keys))
 
 
-def tsvector_literal(name: str, body: str) -> str:
-    """The tsvector that matches: every distinct term of the name and the other text, without
-    positions (nothing searches phrases; ranking reads name_vector), to keep rows small."""
-    terms = dict.fromkeys(t.term for t in analyze(name))
+def _terms(name_tokens, body: str) -> list[str]:
+    """What ``vector`` holds: every distinct term of the name and the other text, without positions
+    (nothing searches phrases; the score reads name_vector), to keep rows small."""
+    terms = dict.fromkeys(t.term for t in name_tokens)
     terms.update(dict.fromkeys(t.term for t in analyze(body)))
-    return " ".join(_pg_quote(term) for term in terms)
+    return list(terms)
 
 
 def fts_text(text: str) -> str:
     return " ".join(t.term for t in analyze(text))
 
 
+class _Row:
+    """A document as the PostgreSQL index writes it: its entry and its bitmap keys."""
+
+    def __init__(self, doc: SearchDocument):
+        name_tokens = analyze(doc.name)
+        self.doc = doc
+        self.terms = _terms(name_tokens, doc.body)
+        self.name_terms = list(dict.fromkeys(t.term for t in name_tokens))
+        self.facet_keys = facet_keys(doc)
+        self.entry = SearchEntry(
+            kind=doc.kind, object_id=doc.object_id, name=doc.name[:255], body=doc.body, url=doc.url[:255],
+            data=doc.data, vector=" ".join(_pg_quote(t) for t in self.terms), name_vector=_name_literal(name_tokens),
+            facet_keys=self.facet_keys, status=doc.status, deadline=doc.deadline, grade=doc.grade, red=doc.red,
+            credit_score=doc.credit_score, sort_name=doc.sort_name[:255], sort_date=doc.sort_date)
+
+    def keys(self) -> set:
+        return bitmaps.keys_of(self.doc.kind, self.facet_keys, self.doc.status, self.terms, self.name_terms)
+
+
 def _entry(doc: SearchDocument, *, pg: bool) -> SearchEntry:
+    if pg:
+        return _Row(doc).entry
     return SearchEntry(
         kind=doc.kind, object_id=doc.object_id, name=doc.name[:255], body=doc.body, url=doc.url[:255], data=doc.data,
-        vector=tsvector_literal(doc.name, doc.body) if pg else None,
-        name_vector=name_vector_literal(doc.name) if pg else None, facet_keys=facet_keys(doc) if pg else None,
         status=doc.status, deadline=doc.deadline,
         grade=doc.grade, red=doc.red, credit_score=doc.credit_score, sort_name=doc.sort_name[:255],
         sort_date=doc.sort_date)
@@ -153,11 +177,15 @@ def _delete_entries(kind: str, object_ids: Iterable[int] | None) -> None:
             cur.execute(f"DELETE FROM {ENTRY} WHERE {where}", params)
 
 
-def _insert(docs: list[SearchDocument]) -> None:
+def _insert(docs: list[SearchDocument]) -> list[_Row]:
+    """Write the entries of these documents (none of them indexed); on PostgreSQL returns their rows
+    (for the bitmaps)."""
     pg = vendor() == "postgresql"
-    entries = SearchEntry.objects.bulk_create([_entry(d, pg=pg) for d in docs], batch_size=500)
     if pg:
-        return
+        rows = [_Row(d) for d in docs]
+        SearchEntry.objects.bulk_create([r.entry for r in rows], batch_size=500)
+        return rows
+    entries = SearchEntry.objects.bulk_create([_entry(d, pg=pg) for d in docs], batch_size=500)
     if any(e.pk is None for e in entries):  # a database that returns no ids from bulk inserts
         by_key = {(k, o): i for k, o, i in SearchEntry.objects.filter(
             kind__in={d.kind for d in docs}, object_id__in=[d.object_id for d in docs]).values_list("kind", "object_id", "id")}
@@ -174,6 +202,27 @@ def _insert(docs: list[SearchDocument]) -> None:
             cur.execute(f"DELETE FROM {FTS} WHERE rowid IN ({', '.join(['%s'] * len(chunk))})", chunk)
         cur.executemany(f"INSERT INTO {FTS} (rowid, name, body) VALUES (%s, %s, %s)",
                         [(e.pk, fts_text(d.name), fts_text(d.body)) for e, d in zip(entries, docs)])
+    return []
+
+
+def _bitmapped() -> bool:
+    return bitmaps.supported(connection)
+
+
+def _write(kind: str, object_ids: list[int], docs: list[SearchDocument]) -> None:
+    """Replace the entries of these objects of one kind by `docs` (possibly none), and their bits."""
+    with connection.cursor() as cur:
+        maintained = False
+        old = {}
+        if _bitmapped():
+            bitmaps.lock(cur, kind)
+            maintained = bitmaps.start_if_empty(cur, kind)
+            if maintained:
+                old = bitmaps.old_keys(cur, kind, object_ids)
+        _delete_entries(kind, object_ids)
+        rows = _insert(docs) if docs else []
+        if maintained:
+            bitmaps.write(cur, kind, old, {r.doc.object_id: r.keys() for r in rows})
 
 
 def index_documents(docs: list[SearchDocument]) -> None:
@@ -182,12 +231,11 @@ def index_documents(docs: list[SearchDocument]) -> None:
         return
     ensure_fts_table()
     with transaction.atomic():
-        by_kind: dict[str, list[int]] = defaultdict(list)
+        by_kind: dict[str, list[SearchDocument]] = defaultdict(list)
         for d in docs:
-            by_kind[d.kind].append(d.object_id)
-        for kind, ids in by_kind.items():
-            _delete_entries(kind, ids)
-        _insert(docs)
+            by_kind[d.kind].append(d)
+        for kind in sorted(by_kind):  # one order of the kinds' locks
+            _write(kind, [d.object_id for d in by_kind[kind]], by_kind[kind])
     bump_generation()
 
 
@@ -197,7 +245,7 @@ def delete_documents(kind: str, object_ids: Iterable[int]) -> None:
         return
     ensure_fts_table()
     with transaction.atomic():
-        _delete_entries(kind, object_ids)
+        _write(kind, object_ids, [])
     bump_generation()
 
 
@@ -206,27 +254,62 @@ def rebuild(kind: str, documents: Iterable[SearchDocument], *, progress: Callabl
     """Replace the whole index of one kind (in one transaction: searches see the old index until it commits)."""
     ensure_fts_table()
     count = 0
+    builder = bitmaps.Builder(kind) if _bitmapped() else None
     with transaction.atomic():
+        if builder is not None:
+            with connection.cursor() as cur:
+                bitmaps.lock(cur, kind)
         _delete_entries(kind, None)
         batch: list[SearchDocument] = []
-        for doc in documents:
-            batch.append(doc)
-            if len(batch) >= batch_size:
-                _insert(batch)
-                count += len(batch)
-                if progress:
-                    progress(len(batch))
-                batch = []
-        if batch:
-            _insert(batch)
+
+        def flush():
+            nonlocal count, batch
+            rows = _insert(batch)
+            if builder is not None:
+                for r in rows:
+                    builder.add(r.doc.object_id, r.facet_keys, r.doc.status, r.terms, r.name_terms)
             count += len(batch)
             if progress:
                 progress(len(batch))
+            batch = []
+
+        for doc in documents:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+        if builder is not None:
+            with connection.cursor() as cur:
+                builder.finish(cur)
     bump_generation()
     if vendor() == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cur:
             cur.execute(f"ANALYZE {ENTRY}")
+            cur.execute(f"ANALYZE {bitmaps.BITMAP}")
     return count
+
+
+def build_bitmaps(kinds: Iterable[str] | None = None) -> dict[str, int]:
+    """PostgreSQL: build the bitmaps of the kinds that have none from their entries (entries
+    written before the bitmaps existed); returns the entries read per kind built."""
+    if not _bitmapped():
+        return {}
+    from ..documents import KINDS
+
+    kinds = list(kinds or KINDS)
+    done = {}
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            ready = bitmaps.ready_kinds(cur, kinds)
+            wanted = [k for k in kinds if k not in ready]
+            if wanted:
+                bitmaps.ensure_function(cur)
+        for kind in wanted:
+            done[kind] = bitmaps.build_from_entries(connection, kind)
+    if done:
+        bump_generation()
+    return done
 
 
 # --- searching ----------------------------------------------------------------------------------
@@ -234,7 +317,22 @@ def rebuild(kind: str, documents: Iterable[SearchDocument], *, progress: Callabl
 
 def pg_tsquery(query: SearchQuery) -> str:
     """Every term of a variant (&), any variant (|)."""
-    return " | ".join("(" + " & ".join(_pg_quote(t) for t in ts) + ")" for _, ts in query.parsed.variants)
+    return tsquery_of(ts for _, ts in query.parsed.variants)
+
+
+def tsquery_of(variants: Iterable[tuple[str, ...]]) -> str:
+    return " | ".join("(" + " & ".join(_pg_quote(t) for t in ts) + ")" for ts in variants)
+
+
+def pg_name_score(query: SearchQuery, e: str = "e") -> tuple[str, list]:
+    """The relevance of a row: the largest share of a variant's terms that its name holds (as
+    bitmaps.tiers() computes it)."""
+    parts, params = [], []
+    for _, ts in query.parsed.variants:
+        held = " + ".join([f"({e}.name_vector @@ %s::tsquery)::int"] * len(ts))
+        parts.append(f"({held})::float8 / {len(ts)}")
+        params.extend(_pg_quote(t) for t in ts)
+    return f"COALESCE(GREATEST({', '.join(parts)}), 0.0)", params
 
 
 def fts5_match(query: SearchQuery) -> str:
@@ -257,7 +355,7 @@ class _Sql:
             self.from_sql = f"{ENTRY} e"
             self.where.append("e.vector @@ %s::tsquery")
             self.params.append(tsquery)
-            self.score_sql, self.score_params = "ts_rank(e.name_vector, %s::tsquery)", [tsquery]
+            self.score_sql, self.score_params = pg_name_score(query)
         elif self.text:
             self.from_sql = (f"{ENTRY} e JOIN (SELECT rowid AS rid, -bm25({FTS}, {FTS_NAME_WEIGHT}, {FTS_BODY_WEIGHT}) "
                              f"AS fts_score FROM {FTS} WHERE {FTS} MATCH %s) m ON m.rid = e.id")
@@ -287,7 +385,7 @@ class _Sql:
             self.where.append(f"e.kind = '{REQUEST}' AND (" + " OR ".join(ors) + ")")
         elif self.pg:
             self.where.append("e.facet_keys && %s::text[]")
-            self.params.append([f"{name}={v}" for v in values])
+            self.params.append([f"{name}={v}"[:bitmaps.FACET_KEY_LENGTH] for v in values])
         else:
             self.where.append(f"e.id IN (SELECT f.entry_id FROM {FACET} f WHERE f.field = %s "
                               f"AND f.value IN ({', '.join(['%s'] * len(values))}))")
@@ -321,37 +419,51 @@ def search(query: SearchQuery) -> SearchResult:
     if query.parsed.matches_nothing or not query.kinds:
         return empty_result(query, "database")
     ensure_fts_table()
-    sql = _Sql(query)
     key = _counts_key(query)
     cached = cache.get(key) if counts_ttl() > 0 else None
+    pg = vendor() == "postgresql"
+    # One snapshot for every statement of the search (counts, page and entries agree).
+    snapshot = pg and not connection.in_atomic_block and connection.get_autocommit()
     with transaction.atomic(), connection.cursor() as cur:
-        if sql.pg:
+        if snapshot:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if pg:
             for name, value in PG_LOCAL_SETTINGS.items():
                 cur.execute(f"SET LOCAL {name} = '{value}'")
-        if cached is None:
-            total, counts, rows = (_search_pg if sql.pg else _search_sqlite)(cur, sql, with_counts=True)
-            if counts_ttl() > 0:
-                cache.set(key, (total, dict(counts)), counts_ttl())
-        else:
+        total, counts, rows = _run(cur, query, with_counts=cached is None)
+        if cached is not None:
             total, counts = cached
-            rows = []
         if query.offset >= total > 0:  # past the last page: show the last page
             query = query.with_page(max(1, (total - 1) // query.page_size + 1))
-            sql = _Sql(query)
             rows = []
-        if total and (cached is not None or not rows):
-            _, _, rows = (_search_pg if sql.pg else _search_sqlite)(cur, sql, with_counts=False)
-    entries = SearchEntry.objects.defer("vector", "name_vector", "facet_keys").in_bulk([r[0] for r in rows])
+        if total and not rows:
+            _, _, rows = _run(cur, query, with_counts=False)
+        entries = SearchEntry.objects.defer("vector", "name_vector", "facet_keys").in_bulk([r[0] for r in rows])
+    if cached is None and counts_ttl() > 0:
+        cache.set(key, (total, dict(counts)), counts_ttl())
     wanted = query.parsed.all_terms
     hits = []
     for entry_id, score in rows:
-        e = entries[entry_id]
+        e = entries.get(entry_id)
+        if e is None:
+            continue
         hits.append(Hit(kind=e.kind, id=e.object_id, score=score, name=e.name, url=e.url, data=e.data,
                         name_html=highlight(e.name, wanted),
                         fragments=highlight_fragments(e.body, wanted) if wanted else [],
                         status=e.status, deadline=e.deadline, grade=e.grade, red=e.red, credit_score=e.credit_score))
     return SearchResult(hits=hits, total=total, facets=finish_facets(query, counts), page=query.page,
                         page_size=query.page_size, backend="database", query=query)
+
+
+def _run(cur, query: SearchQuery, *, with_counts: bool):
+    """(total, counts, page rows): from the bitmaps when the kinds have them (PostgreSQL), by SQL
+    over the entries otherwise. Without counts, the total may be 0 and the rows are the page's."""
+    if _bitmapped():
+        found = bitmaps.search(cur, query, with_counts=with_counts, tsquery=tsquery_of)
+        if found is not None:
+            return found
+    sql = _Sql(query)
+    return (_search_pg if sql.pg else _search_sqlite)(cur, sql, with_counts=with_counts)
 
 
 def _page(cur, sql: _Sql) -> list[tuple[int, float]]:
