@@ -31,7 +31,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 messages: install
-	cd market && ../$(PY) ../manage.py makemessages -l zh_Hans -l en --ignore=../.venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv
 
 check: install

@@ -17,7 +17,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from market.api.pagination import Pagination
+from market.api.pagination import PAGE_NOT_FOUND, Pagination
 from market.api.views import ERRORS
 from market.models import QualificationType, Region, ServiceItem
 
@@ -70,7 +70,7 @@ class AgencyListView(APIView):
 
     @extend_schema(tags=TAGS, parameters=LIST_PARAMETERS, responses={200: inline_serializer("AgencyPage", {
         "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True), "results": s.AgencySerializer(many=True)})},
+        "previous": serializers.URLField(allow_null=True), "results": s.AgencySerializer(many=True)}), **PAGE_NOT_FOUND},
                    operation_id="agencies_list", summary="List agencies (the public sees active agencies only)")
     def get(self, request):
         filters = selectors.AgencyFilters.from_params(request.query_params)

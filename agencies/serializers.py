@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -38,19 +39,28 @@ class AgencyQualificationSerializer(serializers.ModelSerializer):
         return bool(obj.file)
 
 
-class AgencyQualificationPrivateSerializer(AgencyQualificationSerializer):
-    """For the agency's staff and regulators: with the scan's download link."""
+@extend_schema_field(OpenApiTypes.STR)
+class QualificationFileUrlField(serializers.Field):
+    """The download path of a qualification's scan, or null without one. An output field that is not
+    read-only so that the schema may leave it out of `required`: the public gets no such key."""
 
-    file_url = serializers.SerializerMethodField()
+    def __init__(self, **kwargs):
+        super().__init__(source="*", required=False, allow_null=True, **kwargs)
+
+    def to_representation(self, value: Qualification) -> str | None:
+        if not value.file:
+            return None
+        return reverse("agencies_api:qualification-file", kwargs={"pk": value.agency_id, "qid": value.pk})
+
+
+class AgencyQualificationPrivateSerializer(AgencyQualificationSerializer):
+    """For the agency's staff and regulators: with the scan's download link. The endpoints that use it
+    answer the public with the public shape, so the private fields are optional."""
+
+    file_url = QualificationFileUrlField(help_text=_("Staff and regulators only: the scan's download path."))
 
     class Meta(AgencyQualificationSerializer.Meta):
         fields = AgencyQualificationSerializer.Meta.fields + ["file_url", "original_name", "expiry_warned_at"]
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_file_url(self, obj: Qualification) -> str | None:
-        if not obj.file:
-            return None
-        return reverse("agencies_api:qualification-file", kwargs={"pk": obj.agency_id, "qid": obj.pk})
 
 
 class AgencyLicenceFileSerializer(serializers.ModelSerializer):
@@ -98,15 +108,16 @@ class AgencySerializer(serializers.Serializer):
 
 
 class AgencyPrivateSerializer(AgencySerializer):
-    """For the agency's own staff and regulators."""
+    """An agency; its own staff and regulators also get the fields marked "staff and regulators only".
+    The endpoints answer the public with the public shape, so those fields are optional (required=False)."""
 
-    review_comment = serializers.CharField()
-    status_reason = serializers.CharField()
-    draft_step = serializers.IntegerField()
-    submitted_at = serializers.DateTimeField(allow_null=True)
+    review_comment = serializers.CharField(required=False, help_text=_("Staff and regulators only."))
+    status_reason = serializers.CharField(required=False, help_text=_("Staff and regulators only."))
+    draft_step = serializers.IntegerField(required=False, help_text=_("Staff and regulators only."))
+    submitted_at = serializers.DateTimeField(required=False, allow_null=True, help_text=_("Staff and regulators only."))
     qualifications = AgencyQualificationPrivateSerializer(source="all_qualifications", many=True)
-    licence_files = AgencyLicenceFileSerializer(many=True)
-    practitioners = AgencyPractitionerSerializer(many=True)
+    licence_files = AgencyLicenceFileSerializer(many=True, required=False, help_text=_("Staff and regulators only."))
+    practitioners = AgencyPractitionerSerializer(many=True, required=False, help_text=_("Staff and regulators only."))
 
 
 # --- Input ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from market.models import Organization
 from . import selectors, services
 from .models import Bid, Evaluator, ResultObjection
 
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
 class BidWriteSerializer(serializers.Serializer):

@@ -43,16 +43,10 @@ def _admin(org_id: int, cache: dict):
     return cache[org_id]
 
 
-def seed(*, rng: random.Random, options: dict, progress) -> dict:
-    wanted = options.get("requests", 60)
-    have = ServiceRequest.objects.count()
-    if have >= wanted:
-        return {"requests": have, "created": 0}
-    owners = list(Organization.objects.filter(kind=Organization.Kind.OWNER, status=Organization.Status.VERIFIED).order_by("pk"))
-    if not owners:
-        return {"requests": have, "created": 0}
+def biddable_items() -> list[tuple[ServiceItem, list[int], list[int]]]:
+    """(item, its qualification type ids, ids of the active agencies holding a certificate of one of
+    them valid today) for every item at least three such agencies can bid for."""
     today = timezone.localdate()
-    # Items for which some active agencies hold a valid certificate of a required type.
     valid = (Qualification.objects.filter(agency__status=AgencyStatus.ACTIVE, valid_from__lte=today, valid_to__gte=today)
              .values_list("qualification_type_id", "agency_id"))
     holders: dict[int, set[int]] = {}
@@ -64,6 +58,18 @@ def seed(*, rng: random.Random, options: dict, progress) -> dict:
         pool = set().union(*(holders.get(t, set()) for t in types)) if types else set()
         if len(pool) >= 3:
             items.append((item, types, sorted(pool)))
+    return items
+
+
+def seed(*, rng: random.Random, options: dict, progress) -> dict:
+    wanted = options.get("requests", 60)
+    have = ServiceRequest.objects.count()
+    if have >= wanted:
+        return {"requests": have, "created": 0}
+    owners = list(Organization.objects.filter(kind=Organization.Kind.OWNER, status=Organization.Status.VERIFIED).order_by("pk"))
+    if not owners:
+        return {"requests": have, "created": 0}
+    items = biddable_items()
     if not items:
         return {"requests": have, "created": 0}
     agency_orgs = dict(Agency.objects.values_list("pk", "organization_id"))

@@ -29,6 +29,7 @@ from market import permissions, request_selectors, request_services
 from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
                            ServiceRequest)
 from market.money import fen_to_yuan
+from market.once import submit_once
 from market.search.api import facet_counts, request_list_search
 from market.selectors import region_choices
 from market.views import apply_validation_error
@@ -274,6 +275,7 @@ def request_detail(request, pk: int):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@submit_once
 def request_new(request):
     owners = _owner_organizations(request.user)
     if not owners:
@@ -484,6 +486,7 @@ def select(request, pk: int):
 
 @login_required
 @require_POST
+@submit_once
 def bid_submit(request, pk: int):
     obj = _get_request(pk, request.user)
     agencies = _user_agencies(request.user)

@@ -13,12 +13,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency
+from market.api.pagination import PAGE_NOT_FOUND
 from market.api.serializers import ErrorSerializer
 
 from . import selectors, services
 from .models import Breach, BreachRule
 
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
 
 
 class ActiveBreachSerializer(serializers.Serializer):
@@ -84,7 +85,7 @@ class StandingView(APIView):
         return Response(StandingSerializer(standing).data)
 
 
-@extend_schema(tags=["credit"])
+@extend_schema(tags=["credit"], responses={200: BlacklistEntrySerializer(many=True), **PAGE_NOT_FOUND})
 class BlacklistView(generics.ListAPIView):
     """Agencies banned now, longest ban first."""
 

@@ -56,3 +56,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Contracts, deliveries, payments, Stripe events and evaluations.
+from . import contract_admin  # noqa: E402,F401

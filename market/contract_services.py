@@ -691,11 +691,13 @@ def extension_decide(*, actor: User, extension: ExtensionRequest, grant: bool, n
     return extension
 
 
-def contracts_record_overruns(*, now: dt.datetime) -> int:
+def contracts_record_overruns(*, now: dt.datetime, contract_ids: Iterable[int] | None = None) -> int:
     """Deadline job: a contract still in service past its due date by more than the threshold
-    (working days) is a breach (OVERRUN), recorded once."""
+    (working days) is a breach (OVERRUN), recorded once. `contract_ids` limits it to those contracts."""
     done = 0
     candidates = Contract.objects.filter(status=C.IN_SERVICE, due_at__lte=now, overrun_breach_at__isnull=True)
+    if contract_ids is not None:
+        candidates = candidates.filter(pk__in=list(contract_ids))
     for pk, due_at in list(candidates.values_list("pk", "due_at")[:1000]):
         if now < overrun_breach_at(due_at):
             continue

@@ -5,6 +5,8 @@ refusal re-renders the page with the message (400, or 403 when the user may not 
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,6 +25,7 @@ from . import payments, permissions
 from .contract_models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, ExtensionRequest,
                               ExtensionStatus)
 from .models import RequestStatus, ServiceRequest
+from .once import submit_once
 
 PAGE_SIZE = 20
 STRIPE_JS = "https://js.stripe.com"
@@ -334,6 +337,7 @@ def new_round(request, pk: int):
 
 @login_required
 @require_POST
+@submit_once
 def evaluation_create(request, pk: int):
     contract = _contract(pk)
     form = forms.EvaluationForm(request.POST)
@@ -388,9 +392,13 @@ def payment_start(request, pk: int):
     response["Cache-Control"] = "private, no-store"
     if not settings.STRIPE_JS_URL:
         return response  # the site's own strict policy: no outside script
-    # Stripe.js comes from Stripe and mounts its card form in Stripe's own frames (internet-facing deployments).
+    # Stripe.js (from Stripe, or a copy the intranet serves at STRIPE_JS_URL) mounts its card form in
+    # Stripe's own frames and talks to Stripe's API: this page alone widens the policy to those hosts.
+    parts = urlsplit(settings.STRIPE_JS_URL)
+    script_src = " ".join(dict.fromkeys(filter(None, (
+        "'self'", f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "", STRIPE_JS))))
     response["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self' {STRIPE_JS}; frame-src {STRIPE_JS} https://hooks.stripe.com; "
+        f"default-src 'self'; script-src {script_src}; frame-src {STRIPE_JS} https://hooks.stripe.com; "
         f"connect-src 'self' https://api.stripe.com; style-src 'self'; img-src 'self' data: https://*.stripe.com; "
         "frame-ancestors 'self'; form-action 'self'; base-uri 'self'")
     return response

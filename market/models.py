@@ -486,3 +486,4 @@ class RequestAmendment(models.Model):
         ordering = ["created_at", "pk"]
 from .contract_models import *  # noqa: E402,F401,F403
 from .ocds_models import *  # noqa: E402,F401,F403
+from .once_models import *  # noqa: E402,F401,F403

@@ -57,6 +57,13 @@ def idempotency_key(*, contract: Contract, action: str, amount_fen: int, attempt
 
 class PaymentUnavailable(ValidationError):
     def __init__(self, exc: Exception):
+        import stripe
+
+        if isinstance(exc, stripe.APIConnectionError):  # unreachable: say so, without its address
+            super().__init__(_("Payment is unavailable right now: the payment service cannot be reached. Nothing was "
+                               "charged or recorded; the contract is not affected. Please try again later."),
+                             code="payment_unavailable")
+            return
         message = getattr(exc, "user_message", None) or str(exc) or exc.__class__.__name__
         super().__init__(_("The payment service answered: %(m)s") % {"m": message[:300]}, code="payment_unavailable")
 

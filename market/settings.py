@@ -275,6 +275,7 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+STRIPE_PAYMENT_METHOD_TYPES = env_list("STRIPE_PAYMENT_METHOD_TYPES", ["card"])
 # Stripe's card form is a script Stripe serves; the platform loads no outside script by default (intranet).
 # An internet-facing deployment may set it, and must then add Stripe's host to its content security policy.
 STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "")
@@ -288,7 +289,17 @@ MARKET = {
     "AGENCY_PUBLICITY_WORKING_DAYS": env_int("MARKET_AGENCY_PUBLICITY_WORKING_DAYS", 5),
     "AGENCY_PUBLICITY_SECONDS": env_int("MARKET_AGENCY_PUBLICITY_SECONDS", 0),
     "QUALIFICATION_WARNING_DAYS": env_int("MARKET_QUALIFICATION_WARNING_DAYS", 30),
+    # Contracts: the working days both sides have to sign a drafted contract, the owner has to review
+    # a delivery (then it counts as accepted) and a contract may overrun its due date before the overrun
+    # is recorded as a breach; a non-zero *_SECONDS overrides the working days (demos and tests).
     "CONTRACT_CONFIRM_DAYS": env_int("MARKET_CONTRACT_CONFIRM_DAYS", 5),
+    "CONTRACT_CONFIRM_SECONDS": env_int("MARKET_CONTRACT_CONFIRM_SECONDS", 0),
+    "DELIVERY_REVIEW_WORKING_DAYS": env_int("MARKET_DELIVERY_REVIEW_WORKING_DAYS", 7),
+    "DELIVERY_REVIEW_SECONDS": env_int("MARKET_DELIVERY_REVIEW_SECONDS", 0),
+    "OVERRUN_BREACH_WORKING_DAYS": env_int("MARKET_OVERRUN_BREACH_WORKING_DAYS", 10),
+    "OVERRUN_BREACH_SECONDS": env_int("MARKET_OVERRUN_BREACH_SECONDS", 0),
+    # New contracts hold the payment and capture it at acceptance (the owner may change it before signing).
+    "CONTRACT_PAY_ON_ACCEPTANCE": env_bool("MARKET_CONTRACT_PAY_ON_ACCEPTANCE", True),
     "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-gdzjcs"),
 }
 CREDIT = {

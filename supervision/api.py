@@ -9,6 +9,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from market.api.pagination import PAGE_NOT_FOUND
+from market.api.serializers import ErrorSerializer
+
 from . import selectors
 from .models import Complaint, InspectionPlan
 
@@ -22,6 +25,7 @@ class ComplaintPublicSerializer(serializers.ModelSerializer):
                   "decided_at", "outcome", "decision"]
 
 
+@extend_schema(responses={200: ComplaintPublicSerializer(many=True), **PAGE_NOT_FOUND})
 class ComplaintListView(generics.ListAPIView):
     """Complaints with their status and published decision; never the complainant or the grounds."""
 
@@ -41,6 +45,7 @@ class PlanSerializer(serializers.ModelSerializer):
                   "published_at", "drawn_at", "completed_at"]
 
 
+@extend_schema(responses={200: PlanSerializer(many=True), **PAGE_NOT_FOUND})
 class PlanListView(generics.ListAPIView):
     serializer_class = PlanSerializer
     authentication_classes: list = []
@@ -55,7 +60,7 @@ class PlanDetailView(APIView):
 
     authentication_classes: list = []
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict, 404: ErrorSerializer})
     def get(self, request, pk: int):
         plan = get_object_or_404(selectors.plans_public(), pk=pk)
         return Response(selectors.plan_published(plan))

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from market import permissions
 from market.models import User
+from market.once import submit_once
 from market.views import apply_validation_error
 
 from . import charts, indicators, notifications, selectors, services
@@ -154,6 +155,7 @@ def complaint_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@submit_once
 def complaint_new(request):
     initial = {}
     for kind in ("request", "agency", "owner"):

@@ -21,6 +21,7 @@ from .. import contract_selectors, contract_services, payments
 from ..contract_models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
                                ExtensionRequest)
 from .errors import error_response
+from .pagination import PAGE_NOT_FOUND
 from .serializers import ErrorSerializer
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
@@ -182,6 +183,17 @@ class PaymentStartSerializer(serializers.Serializer):
 
 # --- helpers -----------------------------------------------------------------------------------------------
 
+MAX_ID = 2**63 - 1  # the largest id an integer column holds (bigint; SQLite's INTEGER)
+
+
+def id_param(value: str | None) -> int | None:
+    """A query parameter naming an object by id, or None when it cannot be an id (not ASCII digits,
+    or too large for the database, which would otherwise fail on it)."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+        return None
+    return int(value)
+
 
 def _contract(pk: int) -> Contract:
     contract = contract_selectors.contract_get(pk=pk)
@@ -224,7 +236,8 @@ class ContractListView(CodedErrors, generics.ListAPIView):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     @extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("q", str),
-                               OpenApiParameter("request", int)])
+                               OpenApiParameter("request", int)],
+                   responses={200: ContractPublicSerializer(many=True), **PAGE_NOT_FOUND})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -232,7 +245,8 @@ class ContractListView(CodedErrors, generics.ListAPIView):
         params = self.request.query_params
         qs = contract_selectors.contract_list_public(status=params.get("status") or None, q=params.get("q") or None)
         if (params.get("request") or "").isdigit():
-            qs = qs.filter(request_id=int(params["request"]))
+            request_id = id_param(params["request"])
+            qs = qs.filter(request_id=request_id) if request_id is not None else qs.none()
         return qs
 
 
@@ -306,7 +320,7 @@ class DeliverableFileView(_Authenticated):
 
 def _round(pk: int, number: int) -> DeliveryRound:
     return get_object_or_404(DeliveryRound.objects.select_related("contract__owner", "contract__agency__organization"),
-                             contract_id=pk, number=number)
+                             contract__pk=pk, number=number)  # contract__pk (not contract_id): an id out of range finds nothing
 
 
 @extend_schema(tags=["contracts"])
@@ -363,7 +377,7 @@ class ExtensionDecideView(_Authenticated):
     def post(self, request, pk: int, ext_id: int):
         data = ExtensionDecideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ext = get_object_or_404(ExtensionRequest.objects.select_related("contract__owner"), pk=ext_id, contract_id=pk)
+        ext = get_object_or_404(ExtensionRequest.objects.select_related("contract__owner"), pk=ext_id, contract__pk=pk)
         ext = contract_services.extension_decide(actor=request.user, extension=ext, grant=data.validated_data["grant"],
                                                  note=data.validated_data.get("note", ""))
         return Response(ExtensionSerializer(ext).data)
@@ -412,15 +426,16 @@ class EvaluationListCreateView(CodedErrors, generics.ListCreateAPIView):
 
     serializer_class = EvaluationSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("agency", int, required=True)])
+    @extend_schema(parameters=[OpenApiParameter("agency", int, required=True)],
+                   responses={200: EvaluationSerializer(many=True), 400: ErrorSerializer, **PAGE_NOT_FOUND})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        agency = self.request.query_params.get("agency") or ""
-        if not agency.isdigit():
+        agency = id_param(self.request.query_params.get("agency"))
+        if agency is None:
             raise serializers.ValidationError({"agency": [_("Give the agency's id.")]})
-        return contract_selectors.evaluations_public(agency=int(agency))
+        return contract_selectors.evaluations_public(agency=agency)
 
     @extend_schema(request=EvaluationWriteSerializer, responses={201: EvaluationSerializer, **ERRORS})
     def post(self, request, *args, **kwargs):
@@ -444,7 +459,7 @@ class EvaluationSummaryView(CodedErrors, APIView):
         "count": serializers.IntegerField(),
         "overall": serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True),
         "averages": serializers.DictField(child=serializers.DecimalField(max_digits=4, decimal_places=2,
-                                                                         allow_null=True))})})
+                                                                         allow_null=True))}), 404: ErrorSerializer})
     def get(self, request, agency_id: int):
         from agencies.models import Agency
 

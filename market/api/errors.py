@@ -6,7 +6,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -66,7 +66,7 @@ def exception_handler(exc, context):
         logger.warning("integrity error in API: %s", exc)
         exc = exceptions.APIException(_("The request conflicts with existing data."))
         exc.status_code = status.HTTP_409_CONFLICT
-    elif isinstance(exc, DatabaseError):
+    elif isinstance(exc, (DatabaseError, InterfaceError)):  # InterfaceError: the connection is gone
         logger.exception("database error in API")
         exc = exceptions.APIException(_("The database is unavailable; nothing was saved. Please try again."))
         exc.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_date
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -11,30 +15,36 @@ from rest_framework.views import APIView
 
 from .. import ocds
 from ..ocds_models import OcdsRelease
+from .serializers import ErrorSerializer
 
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 2**62  # beyond this a page is past the end (and its offset too large for the database)
 
 
 def _moment(value: str, field: str):
     if not value:
         return None
-    parsed = parse_datetime(value)
-    if parsed is None:
-        day = parse_date(value)
-        if day is None:
-            raise ValidationError({field: [_("Use an ISO 8601 date or date-time, such as 2026-11-01.")]})
-        from datetime import datetime, time
-
-        from django.utils import timezone
-
-        parsed = timezone.make_aware(datetime.combine(day, time.min))
+    # A well-formed but impossible moment (2026-02-30, 25:00) raises ValueError; one near the years 1
+    # and 9999 may not convert to UTC (OverflowError).
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None:
+            day = parse_date(value)
+            if day is None:
+                raise ValueError(value)
+            parsed = datetime.combine(day, time.min)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed)
+        parsed.astimezone(dt_timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationError({field: [_("Use an ISO 8601 date or date-time, such as 2026-11-01.")]}) from None
     return parsed
 
 
 @extend_schema(tags=["open data"], parameters=[
     OpenApiParameter("since", str, description="releases dated at or after (ISO 8601)"),
     OpenApiParameter("until", str, description="releases dated before (ISO 8601)"),
-    OpenApiParameter("page", int), OpenApiParameter("page_size", int)], responses={200: dict})
+    OpenApiParameter("page", int), OpenApiParameter("page_size", int)], responses={200: dict, 400: ErrorSerializer})
 class ReleasePackageView(APIView):
     """An OCDS 1.1 release package of every published change, oldest first."""
 
@@ -53,7 +63,8 @@ class ReleasePackageView(APIView):
             qs = qs.filter(date__gte=since)
         if until:
             qs = qs.filter(date__lt=until)
-        rows = list(qs.values_list("data", flat=True)[(page - 1) * size: page * size + 1])
+        offset = (page - 1) * size
+        rows = list(qs.values_list("data", flat=True)[offset: offset + size + 1]) if offset < MAX_OFFSET else []
         has_next = len(rows) > size
         base = request.build_absolute_uri(request.path)
         package = ocds.release_package(releases=rows[:size], uri=request.build_absolute_uri())
@@ -70,7 +81,7 @@ class ReleasePackageView(APIView):
         return Response(package)
 
 
-@extend_schema(tags=["open data"], responses={200: dict})
+@extend_schema(tags=["open data"], responses={200: dict, 404: ErrorSerializer})
 class RecordPackageView(APIView):
     """An OCDS 1.1 record package: every release of one contracting process and its compiled release."""
 

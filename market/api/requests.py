@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 from .. import request_selectors, request_services
 from ..models import (Organization, QualificationType, QuoteMode, Region, RequestQuestion, SelectionMethod, ServiceItem,
                       ServiceRequest)
+from .pagination import PAGE_NOT_FOUND
 from .serializers import ErrorSerializer
 
-ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
 
 class CriterionSerializer(serializers.Serializer):
@@ -147,7 +148,8 @@ class RequestListCreateView(generics.ListCreateAPIView):
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
-    @extend_schema(parameters=[OpenApiParameter(p, str) for p in ("service_item", "region", "method", "status", "q")])
+    @extend_schema(parameters=[OpenApiParameter(p, str) for p in ("service_item", "region", "method", "status", "q")],
+                   responses={200: RequestReadSerializer(many=True), **PAGE_NOT_FOUND})
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 

@@ -12,8 +12,10 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import Organization, Region
 from . import serializers as s
+from .pagination import PAGE_NOT_FOUND
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
+TOO_MANY = {429: s.ErrorSerializer}  # repeated failed log-ins lock the name for a while; the login rate is throttled
 
 
 class TokenView(APIView):
@@ -23,7 +25,7 @@ class TokenView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
-    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, **ERRORS}, tags=["auth"])
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, **ERRORS, **TOO_MANY}, tags=["auth"])
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -92,6 +94,7 @@ class RegisterView(APIView):
         OpenApiParameter("level", str, enum=["province", "city", "county"]),
         OpenApiParameter("q", str, description="search in names"),
     ],
+    responses={200: s.ServiceItemSerializer(many=True), **PAGE_NOT_FOUND},
 )
 class ServiceItemListView(generics.ListAPIView):
     """The catalogue of intermediary service items with their fee standards."""
@@ -103,7 +106,7 @@ class ServiceItemListView(generics.ListAPIView):
         return selectors.service_item_list(filters=filters)
 
 
-@extend_schema(tags=["catalogue"])
+@extend_schema(tags=["catalogue"], responses={200: s.ServiceItemSerializer, 404: s.ErrorSerializer})
 class ServiceItemDetailView(generics.RetrieveAPIView):
     serializer_class = s.ServiceItemSerializer
     lookup_field = "code"

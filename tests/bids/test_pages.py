@@ -261,7 +261,8 @@ def test_owner_drafts_edits_and_publishes_through_the_pages(client):
     avoided = active_agency(name="需回避中介")
     client.force_login(org_admin(owner))
     html = client.get("/requests/new/").content.decode()
-    assert 'for="id_budget_fen"' in html and "<script" not in html and "style=" not in html
+    assert 'for="id_budget_fen"' in html and "style=" not in html
+    assert html.count("<script") == html.count("<script src=")  # script files only, none inline
     response = client.post("/requests/new/", _new_request_data(
         item, owner, avoidances=f"{avoided.organization.uscc}：曾参与前期咨询"))
     assert response.status_code == 302, response.content.decode()

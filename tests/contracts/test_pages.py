@@ -171,3 +171,89 @@ def test_pay_without_keys_redirects_with_offline_notice(client):
     login(client, owner_user(contract))
     response = client.post(f"/contracts/{contract.pk}/pay/", follow=True)
     assert response.status_code == 200 and response.redirect_chain
+
+
+# --- the snippets on the site's own pages ---------------------------------------------------------------------
+
+SCORES = {"quality": 5, "timeliness": 4, "attitude": 4, "fee_compliance": 5, "conduct": 4}  # average 4.40
+
+
+def test_agency_page_shows_evaluation_averages_and_comments(client):
+    from market import contract_services
+
+    contract, _t = accepted_contract()
+    url = f"/agencies/{contract.agency_id}/"
+    before = client.get(url)
+    assert before.status_code == 200
+    assert f'id="evaluations-{contract.agency_id}"' in before.content.decode()  # the section, empty so far
+    contract_services.evaluation_submit(actor=owner_user(contract), contract=contract, scores=SCORES,
+                                        comment="成果规范，按期交付")
+    body = client.get(url).content.decode()
+    assert "4.40" in body and "成果规范，按期交付" in body and contract.number in body
+    assert f'href="/contracts/{contract.pk}/"' in body
+    assert "5.00" in body and "★★★★★" in body  # the quality average, as a number and as stars
+
+
+def test_request_page_shows_its_contract_summary(client):
+    contract, _t = signed_contract()
+    body = client.get(f"/requests/{contract.request_id}/").content.decode()
+    assert 'id="contract-heading"' in body and contract.number in body
+    assert f'href="/contracts/{contract.pk}/"' in body and contract.agency.organization.name in body
+    assert "40,000.00" in body and 'status-in_service' in body
+
+
+def test_request_page_without_contract_has_no_contract_section(client):
+    from tests.request_factories import published_request
+
+    request = published_request()
+    response = client.get(f"/requests/{request.pk}/")
+    assert response.status_code == 200 and 'id="contract-heading"' not in response.content.decode()
+
+
+def test_desk_shows_contracts_to_sign(client):
+    contract, _bids, awarded_at = drafted_contract()
+    login(client, owner_user(contract))
+    with freeze(awarded_at + dt.timedelta(hours=1)):
+        body = client.get("/accounts/dashboard/").content.decode()
+    assert 'id="desk-contracts"' in body and contract.number in body
+    assert contract.agency.organization.name in body  # the other party
+    assert 'status-drafted' in body
+
+
+def test_desk_shows_overdue_contracts_to_the_parties_and_regulators(client):
+    contract, _signed_at = signed_contract()
+    late = contract.due_at + dt.timedelta(days=1)
+    with freeze(late):
+        for user in (agency_user(contract), owner_user(contract)):
+            client.logout()
+            login(client, user)
+            body = client.get("/accounts/dashboard/").content.decode()
+            assert contract.number in body and 'class="badge"' in body and 'role="alert"' in body
+        client.logout()
+        login(client, make_regulator())
+        body = client.get("/accounts/dashboard/").content.decode()
+        assert contract.number in body and contract.agency.organization.name in body
+    # Before the due date it is listed, not flagged.
+    client.logout()
+    login(client, agency_user(contract))
+    with freeze(contract.due_at - dt.timedelta(days=1)):
+        body = client.get("/accounts/dashboard/").content.decode()
+    assert contract.number in body and 'role="alert"' not in body
+
+
+def test_desk_without_contracts_has_no_contract_section(client):
+    login(client, org_admin(make_owner()))
+    response = client.get("/accounts/dashboard/")
+    assert response.status_code == 200 and 'id="desk-contracts"' not in response.content.decode()
+
+
+def test_pay_page_with_stripe_js_allows_only_its_origin_and_stripe(client, stripe_on, settings):
+    settings.STRIPE_JS_URL = "https://pay.intranet.example.gov.cn/stripe/v3/"
+    contract, _t = signed_contract()
+    login(client, owner_user(contract))
+    response = client.post(f"/contracts/{contract.pk}/pay/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'src="https://pay.intranet.example.gov.cn/stripe/v3/"' in body and 'id="payment-form"' in body
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' https://pay.intranet.example.gov.cn https://js.stripe.com;" in policy

@@ -38,11 +38,25 @@ def browser():
 
 
 @pytest.fixture
-def e2e_settings(settings):
+def e2e_settings(settings, tmp_path):
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     settings.ALLOWED_HOSTS = ["*"]
+    # Files uploaded through the browser (licences, certificates, deliverables) go to a temporary
+    # directory, never to the project's private_media.
+    settings.STORAGES = {**settings.STORAGES, "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None}}}
     return settings
+
+
+# A small valid PDF for the upload fields (the server checks the content, not the name).
+PDF_FILE = {"name": "scan.pdf", "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"}
+
+
+def pdf_file(name: str) -> dict:
+    return {**PDF_FILE, "name": name}
 
 
 class Pages:

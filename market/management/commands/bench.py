@@ -24,7 +24,7 @@ import json
 import os
 import socket
 import statistics
-import subprocess  # nosec B404 - runs this project's gunicorn on loopback
+import subprocess  # nosec B404
 import sys
 import tempfile
 import threading

@@ -16,6 +16,7 @@ SEEDERS = [
     "cms.demo.seed",
     "agencies.demo.seed",
     "bids.demo.seed",
+    "market.demo.contracts.seed",
 ]
 # The large scale makes owners, agencies, requests and bids in bulk with PostgreSQL's COPY
 # (market/demo/large.py); the core step then makes only the reference data and the regulators.
@@ -50,7 +51,7 @@ class Progress:
 
 
 class Command(BaseCommand):
-    help = "Create demo data: regulators, owners, the catalogue, pages, agencies, requests and bids."
+    help = "Create demo data: regulators, owners, the catalogue, pages, agencies, requests, bids and contracts."
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2026, help="random seed for repeatable data")
