@@ -630,7 +630,10 @@ class Search:
                     continue
                 universe = max(1, self.universe.get(kind, 0).bit_count())
                 select = f"SELECT e.id, e.kind, e.object_id, {columns} FROM {ENTRY} e WHERE e.kind = %s"  # nosec B608
-                if n > SPARSE_IDS or stop * universe < 4 * n * n:  # walking the index meets enough soon
+                if docs == self.universe.get(kind):  # every document of the kind: the index's own order
+                    subs.append(f"({select} ORDER BY {static_order(sort, kind=False)} LIMIT %s)")
+                    params += [kind, stop]
+                elif n > SPARSE_IDS or stop * universe < 4 * n * n:  # walking the index meets enough soon
                     subs.append(f"({select} AND CASE WHEN e.object_id < %s THEN get_bit(%s::varbit, e.object_id::int) "
                                 f"ELSE 0 END = 1 ORDER BY {static_order(sort, kind=False)} LIMIT %s)")
                     params += [kind, self.lengths[kind], to_param(docs, self.lengths[kind]), stop]
