@@ -71,3 +71,23 @@ def _search_index_follows_requests():
     request_started.connect(flush, dispatch_uid="tests-search-flush")
     yield
     request_started.disconnect(dispatch_uid="tests-search-flush")
+
+
+@pytest.fixture(autouse=True)
+def private_storage_dir(settings, tmp_path):
+    """Uploads made by tests (licences, certificates, deliverables) go to a temporary directory,
+    never to the project's private_media."""
+    location = tmp_path / "private"
+    settings.STORAGES = {**settings.STORAGES, "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(location), "base_url": None}}}
+    return location
+
+
+@pytest.fixture(autouse=True)
+def no_stripe(settings):
+    """Unless a test configures Stripe, the site runs without it (payment "offline")."""
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_PUBLISHABLE_KEY = ""
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    settings.STRIPE_API_BASE = ""

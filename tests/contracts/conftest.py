@@ -5,25 +5,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def private_storage_dir(settings, tmp_path):
-    """Deliverables of these tests go to a temporary directory, never to the project's private_media."""
-    location = tmp_path / "private"
-    settings.STORAGES = {**settings.STORAGES, "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(location), "base_url": None}}}
-    return location
-
-
-@pytest.fixture(autouse=True)
-def no_stripe(settings):
-    """Unless a test configures Stripe, the site runs without it (payment "offline")."""
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_PUBLISHABLE_KEY = ""
-    settings.STRIPE_WEBHOOK_SECRET = ""
-    settings.STRIPE_API_BASE = ""
-
-
-@pytest.fixture(autouse=True)
 def breaches(monkeypatch):
     """Record the calls to credit.services.breach_record_system (the credit module's own tests
     cover what it does with them). If the module is not there yet, stand in for it."""

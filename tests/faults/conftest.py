@@ -5,25 +5,6 @@ from django.test import Client
 
 
 @pytest.fixture(autouse=True)
-def private_storage_dir(settings, tmp_path):
-    """Deliverables uploaded here go to a temporary directory, never to the project's private_media."""
-    location = tmp_path / "private"
-    settings.STORAGES = {**settings.STORAGES, "private": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(location), "base_url": None}}}
-    return location
-
-
-@pytest.fixture(autouse=True)
-def no_stripe(settings):
-    """Unless a test configures Stripe, the site runs without it (payment "offline")."""
-    settings.STRIPE_SECRET_KEY = ""
-    settings.STRIPE_PUBLISHABLE_KEY = ""
-    settings.STRIPE_WEBHOOK_SECRET = ""
-    settings.STRIPE_API_BASE = ""
-
-
-@pytest.fixture(autouse=True)
 def long_sessions(settings):
     """Tests move server time days ahead; a login must outlive that."""
     settings.SESSION_COOKIE_AGE = 10 * 365 * 24 * 3600
