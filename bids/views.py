@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies.models import Agency, AgencyStatus
-from market import permissions, request_selectors, request_services
+from market import page_cache, permissions, request_selectors, request_services
 from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
                            ServiceRequest)
 from market.money import fen_to_yuan
@@ -147,6 +147,7 @@ def request_list(request):
         obj.status_now = obj.effective_status(now)
         obj.status_now_label = _status_label(obj.status_now)
         obj.has_result = obj.status in request_selectors.RESULT_STATUSES
+    page_cache.expires_at(request, *(obj.bid_deadline for obj in page))  # "open" turns "closed" by itself
     return render(request, "bids/request_list.html", {
         "page_obj": page, "filters": filters, "now": now, "querystring": _querystring(request),
         **_filter_choices(result, statuses=public_statuses()),
@@ -267,7 +268,9 @@ def _render_detail(request, obj: ServiceRequest, status: int = 200, **kwargs):
 
 
 def request_detail(request, pk: int):
-    return _render_detail(request, _get_request(pk, request.user))
+    obj = _get_request(pk, request.user)
+    page_cache.expires_at(request, obj.bid_deadline)
+    return _render_detail(request, obj)
 
 
 # --- owner: draft, edit, publish, amend, cancel, re-issue, answer ---------------------------------------------

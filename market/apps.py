@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class MarketConfig(AppConfig):
     name = "market"
     verbose_name = _("Marketplace")
+
+    def ready(self):
+        from . import page_cache
+
+        page_cache.connect_signals()

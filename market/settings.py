@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.ContentSecurityPolicyMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "market.page_cache.PublicPageCacheMiddleware",  # innermost: the others treat cached responses too
 ]
 
 ROOT_URLCONF = "market.urls"
@@ -282,6 +283,8 @@ STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "")
 
 # Marketplace rules that deployments (and demos) may tune.
 MARKET = {
+    # Rendered public pages kept for anonymous visitors this many seconds (0: off); see market/page_cache.py.
+    "PUBLIC_PAGE_CACHE_SECONDS": env_int("MARKET_PUBLIC_PAGE_CACHE_SECONDS", 0),
     # Minimum bidding window, publicity periods: shorten to seconds for demos and tests.
     "MIN_BIDDING_WINDOW_SECONDS": env_int("MARKET_MIN_BIDDING_WINDOW_SECONDS", 5 * 24 * 3600),
     "RESULT_PUBLICITY_WORKING_DAYS": env_int("MARKET_RESULT_PUBLICITY_WORKING_DAYS", 3),
