@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from market.audit import audit_record
 from market.demo.core import DEMO_PASSWORD, demo_uscc
-from market.demo.names import AGENCY_SUFFIX, AGENCY_WORDS, person_name, phone
+from market.demo.names import AGENCY_SUFFIX, AGENCY_WORDS, GENERIC_SUFFIX, offered_items, person_name, phone
 from market.models import (Membership, Organization, OrganizationUserObjectPermission, PricingMode, QualificationType,
                            Region, ServiceItem, User)
 from market.workdays import period_end
@@ -37,7 +37,6 @@ FIXED_STATUSES = {1: S.ACTIVE, 2: S.DRAFT, 3: S.SUBMITTED, 4: S.RETURNED, 5: S.P
 STATUS_WEIGHTS = [(S.ACTIVE, 72), (S.SUBMITTED, 7), (S.PUBLICITY, 5), (S.DRAFT, 5), (S.RETURNED, 4), (S.SUSPENDED, 3),
                   (S.BANNED, 2), (S.REJECTED, 1), (S.WITHDRAWN, 1)]
 GRADES = [("A", 60, (90, 100)), ("B", 25, (75, 89)), ("C", 10, (60, 74)), ("D", 5, (40, 59))]
-GENERIC_SUFFIX = "技术服务有限公司"
 TITLES = ["高级工程师", "工程师", "注册测绘师", "注册环评工程师", "注册安全工程师", "注册会计师", "注册造价工程师",
           "一级注册建筑师", "注册土地估价师", "助理工程师", "注册咨询工程师（投资）"]
 RETURN_COMMENTS = ["营业执照扫描件不清晰，请重新上传。", "资质证书有效期与原件不一致，请核对后补正。",
@@ -121,13 +120,7 @@ def seed(*, rng: random.Random, options: dict, progress) -> dict:
         category = categories[rng.randrange(len(categories))]
         if i == 1 and "surveying" in by_category:  # an item that needs a certificate, to show the expiry warning
             category = "surveying"
-        pool = by_category[category]
-        chosen = rng.sample(pool, k=min(len(pool), rng.randint(1, 3)))
-        if rng.random() < 0.25:  # some agencies also offer an item of another trade
-            other = by_category[categories[rng.randrange(len(categories))]]
-            extra = other[rng.randrange(len(other))]
-            if extra not in chosen:
-                chosen.append(extra)
+        chosen = offered_items(rng, by_category, categories, category)
         prefecture = (place.parent.name if place.parent else place.name).removesuffix("市")
         name = f"{prefecture}{rng.choice(AGENCY_WORDS)}{rng.choice(AGENCY_WORDS)}{AGENCY_SUFFIX.get(category, GENERIC_SUFFIX)}"
         uscc = demo_uscc(rng, place.code, "1", "9")

@@ -74,14 +74,14 @@ from market.ocds_models import OcdsRelease
 from market.workdays import add_working_days
 
 from .core import DEMO_PASSWORD, demo_uscc
-from .names import (AGENCY_SUFFIX, AGENCY_WORDS, OWNER_COMPANIES, OWNER_PREFIXES, PROJECTS, person_name, phone)
+from .names import (AGENCY_SUFFIX, AGENCY_WORDS, GENERIC_SUFFIX, OWNER_COMPANIES, OWNER_PREFIXES, PROJECTS,
+                    offered_items, person_name, phone)
 
 SPAN_DAYS = 3 * 365  # requests were published over the last three years
 OCDS_RECENT_DAYS = 60  # OCDS releases only for requests published this recently
 REQUEST_BATCH = 10_000
 ROW_BATCH = 5_000  # owners / agencies per COPY batch
 MAX_BIDS = 15
-GENERIC_SUFFIX = "技术服务有限公司"
 LICENCE_NAME = "agencies/demo/business-licence.pdf"
 CERTIFICATE_NAME = "agencies/demo/certificate.pdf"
 AGENCY_STATUSES = [(AgencyStatus.ACTIVE, 930), (AgencyStatus.SUSPENDED, 15), (AgencyStatus.BANNED, 10),
@@ -486,13 +486,7 @@ def seed_agencies(ctx: Context, wanted: int) -> int:
                 status = rng.choices(statuses, status_weights)[0]
                 code, place, full, prefecture = ctx.places[rng.randrange(len(ctx.places))]
                 category = categories[rng.randrange(len(categories))]
-                pool = by_category[category]
-                chosen = rng.sample(pool, k=min(len(pool), rng.randint(1, 3)))
-                if rng.random() < 0.25:  # some agencies also offer an item of another trade
-                    other = by_category[categories[rng.randrange(len(categories))]]
-                    extra = other[rng.randrange(len(other))]
-                    if extra not in chosen:
-                        chosen.append(extra)
+                chosen = offered_items(rng, by_category, categories, category)
                 suffix = AGENCY_SUFFIX.get(category, GENERIC_SUFFIX)
 
                 def make_name():

@@ -23,3 +23,18 @@ def person_name(rng) -> str:
 
 def phone(rng) -> str:
     return "1" + rng.choice("35789") + "".join(rng.choice("0123456789") for _ in range(9))
+
+
+GENERIC_SUFFIX = "技术服务有限公司"  # an agency name's ending when its trade has none in AGENCY_SUFFIX
+
+
+def offered_items(rng, by_category: dict, categories: list, category: str) -> list:
+    """One to three catalogue items of the agency's trade, and a quarter of the time one of another."""
+    pool = by_category[category]
+    chosen = rng.sample(pool, k=min(len(pool), rng.randint(1, 3)))
+    if rng.random() < 0.25:  # some agencies also offer an item of another trade
+        other = by_category[categories[rng.randrange(len(categories))]]
+        extra = other[rng.randrange(len(other))]
+        if extra not in chosen:
+            chosen.append(extra)
+    return chosen
