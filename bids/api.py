@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -19,7 +21,7 @@ from market.api.serializers import ErrorSerializer
 from market.models import Organization
 
 from . import selectors, services
-from .models import Bid, Evaluator, ResultObjection
+from .models import Bid, BidStatus, Evaluator, ResultObjection
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -33,27 +35,40 @@ class BidWriteSerializer(serializers.Serializer):
     proposal = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class BidSerializer(serializers.ModelSerializer):
-    agency_name = serializers.CharField(source="agency.organization.name")
+class BidSerializer(serializers.Serializer):
+    """A bid as its agency reads it (fields declared, not derived from the model: a submission
+    answers with it, and deriving the fields each time cost more than the rest of the answer)."""
 
-    class Meta:
-        model = Bid
-        fields = ["id", "request", "agency", "agency_name", "status", "price_fen", "discount_bp", "nonce", "proposal",
-                  "content_hash", "submitted_at", "updated_at"]
+    id = serializers.IntegerField(read_only=True)
+    request = serializers.IntegerField(source="request_id", read_only=True)
+    agency = serializers.IntegerField(source="agency_id", read_only=True)
+    agency_name = serializers.CharField(source="agency.organization.name", read_only=True)
+    status = serializers.ChoiceField(choices=BidStatus.choices, read_only=True, label=gettext_lazy("status"))
+    price_fen = serializers.IntegerField(read_only=True, label=gettext_lazy("price (fen)"))
+    discount_bp = serializers.IntegerField(read_only=True, allow_null=True, label=gettext_lazy("discount rate (basis points)"))
+    nonce = serializers.CharField(read_only=True, label=gettext_lazy("nonce"))
+    proposal = serializers.CharField(read_only=True, label=gettext_lazy("proposal"))
+    content_hash = serializers.CharField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True, label=gettext_lazy("submitted at"))
+    updated_at = serializers.DateTimeField(read_only=True, label=gettext_lazy("updated at"))
 
 
 BidListSerializer = inline_serializer("BidList", {
     "count": serializers.IntegerField(), "sealed": serializers.BooleanField(), "bids": BidSerializer(many=True)})
 
 
+NOT_YOURS = gettext_lazy("You do not act for this agency.")
+
+
 def _agency_for(user, agency_id: int | None) -> Agency:
-    if agency_id is not None:  # one query: the agency, if the user is a member of its organization
+    """The agency the user bids for: the one named (whether the user may act for it the service asks,
+    and the view answers 404 if not), else the user's only agency."""
+    if agency_id is not None:
         agency = (Agency.objects.select_related("organization")
-                  .filter(pk=agency_id, organization__kind=Organization.Kind.AGENCY, organization__memberships__user=user)
-                  .first())
-        if agency is None:
-            raise NotFound(_("You do not act for this agency."))
-        return agency
+                  .filter(pk=agency_id, organization__kind=Organization.Kind.AGENCY)[:1])
+        if not agency:
+            raise NotFound(NOT_YOURS)
+        return agency[0]
     ids = selectors.user_agency_ids(user)
     agencies = list(Agency.objects.filter(pk__in=ids).exclude(status__in=["withdrawn", "rejected"]).select_related("organization"))
     if len(agencies) != 1:
@@ -82,18 +97,21 @@ class RequestBidsView(APIView):
     def post(self, request, pk: int):
         if not request.user.is_authenticated:
             self.permission_denied(request)
-        obj = request_selectors.request_get_for_action(pk=pk, user=request.user)
-        if obj is None:
-            raise NotFound(_("No such service request."))
         s = BidWriteSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
         agency = _agency_for(request.user, d.get("agency"))
         try:
-            bid = services.bid_submit(actor=request.user, request=obj, agency=agency, price_fen=d.get("price_fen"),
+            # The service reads and locks the request itself; whether this user may see it is asked
+            # only when it is not open (a draft of someone else's is "no such request", not "not open").
+            bid = services.bid_submit(actor=request.user, request=pk, agency=agency, price_fen=d.get("price_fen"),
                                       discount_bp=d.get("discount_bp"), nonce=d.get("nonce") or None,
                                       proposal=d.get("proposal", ""))
+        except PermissionDenied:  # not a member of the agency named: as if there were no such agency
+            raise NotFound(NOT_YOURS)
         except services.BidRefused as exc:
+            if exc.refusal.code == "not_open" and request_selectors.request_get_for_action(pk=pk, user=request.user) is None:
+                raise NotFound(_("No such service request."))
             return _conflict(exc)
         return Response(BidSerializer(bid).data, status=status.HTTP_201_CREATED)
 

@@ -15,17 +15,19 @@ from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.eligibility import Refusal, qualification_refusal
 from agencies.models import Agency, Qualification
-from credit.standing import active_bans, agency_refusal
+from credit.standing import active_bans, agency_refusal, ban_annotations, bans_from_annotations
 from market import permissions
 from market.audit import audit_record
+from market.db import hot_cursor
 from market.events import emit
-from market.models import QuoteMode, RequestStatus, SelectionMethod, ServiceRequest, User
+from market.models import QuoteMode, RequestAvoidance, RequestStatus, SelectionMethod, ServiceRequest, User
 from market.request_services import request_transition
 from market.workdays import period_end
 
@@ -54,12 +56,74 @@ def content_hash(*, request_id: int, agency_id: int, price_fen: int, discount_bp
 class RequestRules:
     """What eligibility needs from a request, read once (selection checks thousands of bids)."""
 
-    def __init__(self, request: ServiceRequest, qualifications_by_agency: dict[int, list] | None = None):
+    def __init__(self, request: ServiceRequest, qualifications_by_agency: dict[int, list] | None = None, *,
+                 avoided: dict[int, str] | None = None, required_ids: list[int] | None = None,
+                 bans: dict | None = None):
         self.request = request
-        self.avoided = {a.agency_id: a.reason for a in request.avoidances.all()}
-        self.required_ids = [q.pk for q in request.required_qualifications.all()]
+        if avoided is None:
+            avoided = {a.agency_id: a.reason for a in request.avoidances.all()}
+        self.avoided = avoided
+        if required_ids is None:
+            required_ids = [q.pk for q in request.required_qualifications.all()]
+        self.required_ids = required_ids
         self.qualifications_by_agency = qualifications_by_agency  # None: read each agency's own
-        self.bans: dict | None = None  # None: ask the credit record per agency
+        self.bans = bans  # None: ask the credit record per agency
+
+
+# Whether an agency plainly may bid on a request, in one statement that needs no ORM compilation: the
+# hot path of a submission. Each line is one of AGENCY_CHECKS (or the duplicate check) asked as a
+# yes/no; any "no" sends the caller to those named checks for the refusal and its reason, so the
+# checks stay the one definition of eligibility and this only lets the common case through faster.
+# tests/bids/test_eligibility_fast.py holds the two to the same answer, refusal by refusal.
+_CLEAR_TO_BID_SQL = """
+SELECT a.status = %s
+   AND NOT EXISTS (SELECT 1 FROM credit_breach b
+                   WHERE b.agency_id = a.id AND b.status = %s AND b.ban_until > %s)
+   AND NOT EXISTS (SELECT 1 FROM market_requestavoidance v WHERE v.request_id = %s AND v.agency_id = a.id)
+   AND (NOT EXISTS (SELECT 1 FROM market_servicerequest_required_qualifications r WHERE r.servicerequest_id = %s)
+        OR EXISTS (SELECT 1 FROM market_servicerequest_required_qualifications r
+                   JOIN agencies_qualification q ON q.qualification_type_id = r.qualificationtype_id
+                   WHERE r.servicerequest_id = %s AND q.agency_id = a.id AND q.valid_from <= %s AND q.valid_to >= %s))
+   AND NOT EXISTS (SELECT 1 FROM bids_bid x WHERE x.request_id = %s AND x.agency_id = a.id AND x.status = %s)
+FROM agencies_agency a WHERE a.id = %s
+"""
+
+
+def _clear_to_bid(*, request_id: int, agency_id: int, now: dt.datetime) -> bool:
+    """True when the agency may bid on the request at `now` and has no active bid there; False when
+    anything stands in the way (then AGENCY_CHECKS name it)."""
+    from agencies.models import AgencyStatus
+    from credit.models import BreachStatus
+
+    ops = connection.ops
+    day = ops.adapt_datefield_value(timezone.localtime(now).date())
+    params = [AgencyStatus.ACTIVE.value, BreachStatus.ACTIVE.value, ops.adapt_datetimefield_value(now),
+              request_id, request_id, request_id, day, day, request_id, BidStatus.ACTIVE.value, agency_id]
+    with hot_cursor() as cursor:
+        cursor.execute(_CLEAR_TO_BID_SQL, params)
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _agency_for_bid(*, request: ServiceRequest, agency_id: int, now: dt.datetime) -> tuple[Agency, RequestRules, bool]:
+    """(the agency, the rules its eligibility is checked against, whether it already has an active
+    bid here), read in three queries for a single bid: the agency with its organization, its ban in
+    force, the request's avoidance of it and its active bid as annotations; the required types; its
+    certificates of those types. The checks themselves are AGENCY_CHECKS, as for every other path."""
+    agency = (Agency.objects.select_related("organization")
+              .annotate(**ban_annotations(at=now),
+                        avoidance=Subquery(RequestAvoidance.objects.filter(request_id=request.pk, agency_id=OuterRef("pk"))
+                                           .values("reason")[:1]),
+                        has_active_bid=Exists(Bid.objects.filter(request_id=request.pk, agency_id=OuterRef("pk"),
+                                                                 status=BidStatus.ACTIVE)))
+              .get(pk=agency_id))
+    required_ids = list(request.required_qualifications.values_list("pk", flat=True))
+    held = list(Qualification.objects.filter(agency_id=agency.pk, qualification_type_id__in=required_ids)
+                ) if required_ids else []
+    rules = RequestRules(request, qualifications_by_agency={agency.pk: held}, required_ids=required_ids,
+                         avoided={agency.pk: agency.avoidance} if agency.avoidance is not None else {},
+                         bans=bans_from_annotations(agency))
+    return agency, rules, agency.has_active_bid
 
 
 def _check_standing(rules: RequestRules, agency: Agency, now: dt.datetime) -> Refusal | None:
@@ -129,7 +193,22 @@ def _clean_nonce(nonce: str | None) -> str:
 
 
 def _lock_open_request(request_id: int) -> tuple[ServiceRequest, dt.datetime]:
-    request = (ServiceRequest.objects.select_for_update().get(pk=request_id))
+    """The request, locked for a bid, and the one server timestamp the bid is judged by.
+
+    Bids take a share lock (FOR SHARE on PostgreSQL): submissions to one request run side by side,
+    while whatever changes the request or closes its bidding (amendment, cancellation, selection —
+    all FOR UPDATE) waits for the bids in flight, and they for it. Two bids of one agency are kept
+    apart by the unique index on active bids."""
+    if not 0 < request_id < 2**63:  # no row has such an id (and the database would refuse the number)
+        found = []
+    elif connection.vendor == "postgresql":
+        found = list(ServiceRequest.objects.raw(
+            "SELECT * FROM market_servicerequest WHERE id = %s FOR SHARE", [request_id]))
+    else:  # SQLite: one writer at a time anyway
+        found = list(ServiceRequest.objects.select_for_update().filter(pk=request_id))
+    if not found:
+        raise BidRefused(Refusal("not_open", _("This request is not open for bids.")))
+    request = found[0]
     now = timezone.now()  # one server timestamp, taken under the lock
     if request.status != RequestStatus.PUBLISHED:
         raise BidRefused(Refusal("not_open", _("This request is not open for bids.")))
@@ -144,20 +223,24 @@ def _require_agency_member(actor: User, agency: Agency) -> None:
         raise PermissionDenied(_("You may not act for %(org)s.") % {"org": agency.organization.name})
 
 
-def bid_submit(*, actor: User, request: ServiceRequest, agency: Agency, price_fen: int | None = None,
+def bid_submit(*, actor: User, request: ServiceRequest | int, agency: Agency, price_fen: int | None = None,
                discount_bp: int | None = None, nonce: str | None = None, proposal: str = "") -> Bid:
-    """Submit a sealed bid before the deadline."""
+    """Submit a sealed bid before the deadline. `request`: the request or its id (it is read again,
+    locked, either way); a request that does not exist is refused as not open."""
     _require_agency_member(actor, agency)
     nonce = _clean_nonce(nonce)
+    request_id = request if isinstance(request, int) else request.pk
     try:
         with transaction.atomic():
-            request, now = _lock_open_request(request.pk)
-            agency = Agency.objects.select_related("organization").prefetch_related("qualifications").get(pk=agency.pk)
-            refusal = agency_refusal_for_request(request=request, agency=agency, now=now)
-            if refusal:
-                raise BidRefused(refusal)
+            request, now = _lock_open_request(request_id)
+            has_bid = False
+            if not _clear_to_bid(request_id=request.pk, agency_id=agency.pk, now=now):
+                _agency, rules, has_bid = _agency_for_bid(request=request, agency_id=agency.pk, now=now)
+                refusal = agency_refusal_for_request(request=request, agency=_agency, now=now, rules=rules)
+                if refusal:
+                    raise BidRefused(refusal)
             price, discount = _price_for(request, price_fen, discount_bp)
-            if Bid.objects.filter(request=request, agency=agency, status=BidStatus.ACTIVE).exists():
+            if has_bid:
                 raise BidRefused(Refusal("duplicate", _("Your agency already has a bid on this request; change it instead.")))
             digest = content_hash(request_id=request.pk, agency_id=agency.pk, price_fen=price, discount_bp=discount,
                                   nonce=nonce, proposal=proposal)
@@ -181,8 +264,8 @@ def bid_change(*, actor: User, bid: Bid, price_fen: int | None = None, discount_
         bid = Bid.objects.select_for_update().get(pk=bid.pk)
         if bid.status != BidStatus.ACTIVE:
             raise BidRefused(Refusal("withdrawn", _("This bid was withdrawn.")))
-        agency = Agency.objects.select_related("organization").prefetch_related("qualifications").get(pk=bid.agency_id)
-        refusal = agency_refusal_for_request(request=request, agency=agency, now=now)
+        agency, rules, _has_bid = _agency_for_bid(request=request, agency_id=bid.agency_id, now=now)
+        refusal = agency_refusal_for_request(request=request, agency=agency, now=now, rules=rules)
         if refusal:
             raise BidRefused(refusal)
         price, discount = _price_for(request, price_fen if price_fen is not None else bid.price_fen,

@@ -14,14 +14,32 @@ from agencies.eligibility import Refusal, status_refusal
 from agencies.models import Agency
 
 
+def _bans_in_force(at: dt.datetime):
+    from .models import Breach, BreachStatus
+
+    return Breach.objects.filter(status=BreachStatus.ACTIVE, ban_until__gt=at)
+
+
+def ban_annotations(*, at: dt.datetime, agency_ref: str = "pk") -> dict:
+    """Annotations that read an agency's longest ban in force at `at` in the agency's own query
+    (`ban_until`, `ban_rule`); `bans_from_annotations` turns them into what `agency_refusal` takes."""
+    from django.db.models import OuterRef, Subquery
+
+    longest = _bans_in_force(at).filter(agency_id=OuterRef(agency_ref)).order_by("-ban_until", "-pk")
+    return {"ban_until": Subquery(longest.values("ban_until")[:1]),
+            "ban_rule": Subquery(longest.values("rule__name")[:1])}
+
+
+def bans_from_annotations(agency: Agency) -> dict[int, tuple[dt.datetime, str]]:
+    return {agency.pk: (agency.ban_until, agency.ban_rule)} if agency.ban_until is not None else {}
+
+
 def active_bans(*, at: dt.datetime, agency_ids: Iterable[int] | None = None,
                 bidders_of_request: int | None = None) -> dict[int, tuple[dt.datetime, str]]:
     """For each banned agency among `agency_ids` (or the bidders of a request, joined in SQL):
     (ban end, rule name) of its longest ban in force at `at`."""
-    from .models import Breach, BreachStatus
-
     bans: dict[int, tuple[dt.datetime, str]] = {}
-    qs = Breach.objects.filter(status=BreachStatus.ACTIVE, ban_until__gt=at)
+    qs = _bans_in_force(at)
     if bidders_of_request is not None:
         qs = qs.filter(agency__bids__request_id=bidders_of_request).distinct()
     else:

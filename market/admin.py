@@ -45,8 +45,8 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "actor_repr", "action", "object_type", "object_id"]
-    list_filter = ["action"]
+    list_display = ["id", "created_at", "actor_repr", "action", "object_type", "object_id", "stream"]
+    list_filter = ["action", "stream"]
 
     def has_add_permission(self, request):
         return False

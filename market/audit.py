@@ -1,8 +1,13 @@
 """The audit log: one service every state change calls.
 
 Each event stores actor, action, object, before/after and server time, plus the hash of the
-previous event; its own hash covers all of that, so changing, inserting or deleting a stored
-event breaks the chain at that point and `verify_audit` names it.
+previous event of its chain; its own hash covers all of that, so changing, inserting or deleting a
+stored event breaks the chain at that point and `verify_audit` names it.
+
+The log is `MARKET["AUDIT_STREAMS"]` chains (streams), each event in the stream its object hashes to,
+so the events of one object form one chain and writes about different objects (two agencies' bids on
+one request) do not wait for each other's commit on one chain head. Events stored before streams
+existed are stream 0's beginning.
 """
 
 from __future__ import annotations
@@ -10,18 +15,21 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .db import hot_cursor
 from .models import AuditEvent, User
 
 GENESIS_HASH = "0" * 64
-_AUDIT_LOCK_KEY = 7_302_001  # pg_advisory_xact_lock key serialising the chain head
+_AUDIT_LOCK_KEY = 7_302_001  # pg_advisory_xact_lock(key, stream) serialises one stream's head
 _local_lock = threading.Lock()
 
 
@@ -61,10 +69,24 @@ def event_hash(*, prev_hash: str, created_at: datetime, actor_id: int | None, ac
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _lock_chain() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_AUDIT_LOCK_KEY])
+def stream_of(object_type: str, object_id: str) -> int:
+    """The stream an object's events go to: stable, so one object's history is one chain."""
+    streams = max(int(settings.MARKET.get("AUDIT_STREAMS", 16)), 1)
+    if not object_type and not object_id:
+        return 0
+    return zlib.crc32(f"{object_type}:{object_id}".encode("utf-8")) % streams
+
+
+def _lock_stream(stream: int) -> str:
+    """Take the stream's lock (to the commit) and return its head: the last event's hash."""
+    with hot_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_AUDIT_LOCK_KEY, stream])
+        # Read after the lock is held, in a statement of its own: its snapshot sees the previous
+        # holder's event (index market_audit_stream_head).
+        cursor.execute("SELECT hash FROM market_auditevent WHERE stream = %s ORDER BY id DESC LIMIT 1", [stream])
+        last = cursor.fetchone()
+    return last[0] if last else GENESIS_HASH
 
 
 def object_label(obj: models.Model | None) -> tuple[str, str, str]:
@@ -82,10 +104,10 @@ def audit_record(*, actor: User | None, action: str, obj: models.Model | None = 
     oid = str(object_id) if object_id is not None else oid
     before_j, after_j = _jsonable(before), _jsonable(after)
     actor_obj = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
-    with transaction.atomic(), _local_lock:
-        _lock_chain()
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
-        prev_hash = last or GENESIS_HASH
+    stream = stream_of(otype, oid)
+    # No savepoint: inside the caller's transaction an error here rolls the whole change back.
+    with transaction.atomic(savepoint=False), _local_lock:
+        prev_hash = _lock_stream(stream)  # held to the commit: the next writer of this stream reads this event
         created_at = timezone.now()
         digest = event_hash(
             prev_hash=prev_hash, created_at=created_at, actor_id=actor_obj.pk if actor_obj else None,
@@ -94,7 +116,7 @@ def audit_record(*, actor: User | None, action: str, obj: models.Model | None = 
         return AuditEvent.objects.create(
             created_at=created_at, actor=actor_obj, actor_repr=str(actor_obj or "system")[:200], action=action,
             object_type=otype, object_id=oid, object_repr=orepr, before=before_j, after=after_j,
-            prev_hash=prev_hash, hash=digest,
+            stream=stream, prev_hash=prev_hash, hash=digest,
         )
 
 
@@ -105,11 +127,13 @@ class ChainBreak:
 
 
 def audit_verify(events: Iterable[AuditEvent] | None = None) -> ChainBreak | None:
-    """Walk the chain in order; return the first broken event, or None if the chain holds."""
+    """Walk the events in order, each stream's chain on its own; return the first broken event, or
+    None if every chain holds."""
     if events is None:
         events = AuditEvent.objects.order_by("id").iterator(chunk_size=2000)
-    prev_hash = GENESIS_HASH
+    heads: dict[int, str] = {}
     for event in events:
+        prev_hash = heads.get(event.stream, GENESIS_HASH)
         if event.prev_hash != prev_hash:
             return ChainBreak(event.pk, "prev_hash does not match the previous event (an event was removed or inserted)")
         expected = event_hash(
@@ -118,7 +142,7 @@ def audit_verify(events: Iterable[AuditEvent] | None = None) -> ChainBreak | Non
         )
         if expected != event.hash:
             return ChainBreak(event.pk, "content does not match its hash (the event was altered)")
-        prev_hash = event.hash
+        heads[event.stream] = event.hash
     return None
 
 

@@ -260,6 +260,8 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("object"), max_length=255, blank=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
+    # The chain this event belongs to (market.audit.stream_of); prev_hash is its predecessor there.
+    stream = models.PositiveSmallIntegerField(default=0)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -267,7 +269,8 @@ class AuditEvent(models.Model):
         ordering = ["id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [models.Index(fields=["object_type", "object_id"]),
+                   models.Index(fields=["stream", "-id"], name="market_audit_stream_head")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id}"

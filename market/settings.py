@@ -283,6 +283,11 @@ STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "")
 
 # Marketplace rules that deployments (and demos) may tune.
 MARKET = {
+    # Audit events are chained per stream (market/audit.py): more streams, fewer writers waiting on one head.
+    "AUDIT_STREAMS": env_int("MARKET_AUDIT_STREAMS", 16),
+    # The hot paths' hand-written statements are prepared on PostgreSQL (market/db.py); 0 behind a
+    # connection pooler in transaction mode.
+    "PREPARED_STATEMENTS": env_bool("DB_PREPARED_STATEMENTS", True),
     # Rendered public pages kept for anonymous visitors this many seconds (0: off); see market/page_cache.py.
     "PUBLIC_PAGE_CACHE_SECONDS": env_int("MARKET_PUBLIC_PAGE_CACHE_SECONDS", 0),
     # Minimum bidding window, publicity periods: shorten to seconds for demos and tests.

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from market.audit import audit_record, audit_verify
+from market.audit import GENESIS_HASH, audit_record, audit_verify, stream_of
 from market.models import AuditEvent
 from tests.factories import make_owner, make_user
 
@@ -19,9 +19,61 @@ def test_state_changes_write_chained_events():
                    .values_list("action", flat=True))
     assert actions == ["organization.register", "organization.verify"]
     assert audit_verify() is None
-    events = list(AuditEvent.objects.order_by("id"))
-    for prev, event in zip(events, events[1:]):
-        assert event.prev_hash == prev.hash
+    heads = {}
+    for event in AuditEvent.objects.order_by("id"):  # each event follows the previous one of its stream
+        assert event.stream == stream_of(event.object_type, event.object_id)
+        assert event.prev_hash == heads.get(event.stream, GENESIS_HASH)
+        heads[event.stream] = event.hash
+
+
+def _events_in_streams(settings, streams=4, per_object=3):
+    """Events about several objects, interleaved, spread over `streams` chains."""
+    settings.MARKET = {**settings.MARKET, "AUDIT_STREAMS": streams}
+    users = [make_user() for _ in range(8)]
+    AuditEvent.objects.all().delete()
+    for i in range(per_object):
+        for u in users:
+            audit_record(actor=u, action="test.event", obj=u, after={"i": i})
+    return list(AuditEvent.objects.order_by("id"))
+
+
+def test_one_objects_events_form_one_chain_and_streams_are_used(settings):
+    events = _events_in_streams(settings)
+    assert len({e.stream for e in events}) > 1
+    assert audit_verify() is None
+    for obj_id in {e.object_id for e in events}:
+        assert len({e.stream for e in events if e.object_id == obj_id}) == 1
+    for stream in {e.stream for e in events}:  # other streams' events between them do not matter
+        chain = [e for e in events if e.stream == stream]
+        assert chain[0].prev_hash == GENESIS_HASH
+        assert all(event.prev_hash == prev.hash for prev, event in zip(chain, chain[1:]))
+
+
+def test_deleting_an_event_inside_one_stream_is_detected(settings):
+    events = _events_in_streams(settings)
+    stream = events[0].stream
+    chain = [e for e in events if e.stream == stream]
+    AuditEvent.objects.filter(pk=chain[1].pk).delete()
+    broken = audit_verify()
+    assert broken is not None and broken.event_id == chain[2].pk
+
+
+def test_moving_an_event_to_another_stream_is_detected(settings):
+    events = _events_in_streams(settings)
+    chain = [e for e in events if e.stream == events[0].stream]
+    other = next(e.stream for e in events if e.stream != events[0].stream)
+    AuditEvent.objects.filter(pk=chain[1].pk).update(stream=other)
+    assert audit_verify() is not None
+
+
+def test_events_stored_before_streams_existed_still_verify(settings):
+    """A log written as one chain (all stream 0) goes on verifying, and new events append to streams."""
+    settings.MARKET = {**settings.MARKET, "AUDIT_STREAMS": 1}
+    old = _events(4)
+    assert {e.stream for e in old} == {0}
+    settings.MARKET = {**settings.MARKET, "AUDIT_STREAMS": 8}
+    _events(4)
+    assert audit_verify() is None
 
 
 def test_verify_audit_passes_on_an_intact_chain(capsys):

@@ -90,3 +90,30 @@ def test_member_pages_refuse_other_organizations(client):
     response = client.post(f"/accounts/organizations/{org_b.pk}/members/", {"username": "x", "role": "admin"})
     assert response.status_code == 403
     assert client.get("/accounts/regulator/organizations/").status_code == 403
+
+
+def test_the_one_query_check_answers_what_guardian_answers(django_assert_max_num_queries):
+    """can_act_for / can_manage read guardian's tables directly; for every kind of user they agree
+    with user.has_perm through guardian's backend, and a member's check is one query."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    org, other = make_owner(), make_owner()
+    admin = org_admin(org)
+    staff, outsider, via_group, inactive = make_user(), make_user(), make_user(), make_user()
+    services.membership_add(actor=admin, organization=org, user=staff, role=Membership.Role.STAFF)
+    services.membership_add(actor=admin, organization=org, user=inactive, role=Membership.Role.STAFF)
+    type(inactive).objects.filter(pk=inactive.pk).update(is_active=False)
+    group = Group.objects.create(name="代理人")
+    group.user_set.add(via_group)
+    assign_perm(permissions.ACT, group, org)
+    superuser = make_user(is_superuser=True)
+    users = [admin, staff, outsider, via_group, type(inactive).objects.get(pk=inactive.pk), superuser]
+    for user in users:
+        for organization in (org, other):
+            for perm, check in ((permissions.ACT, permissions.can_act_for), (permissions.MANAGE, permissions.can_manage)):
+                fresh = type(user).objects.get(pk=user.pk)
+                assert check(fresh, organization) == fresh.has_perm(perm, organization), (user, organization, perm)
+    assert permissions.can_act_for(via_group, org) and not permissions.can_act_for(outsider, org)
+    with django_assert_max_num_queries(1):
+        assert permissions.can_act_for(staff, org)

@@ -404,9 +404,11 @@ class Command(BaseCommand):
         parser.add_argument("--warmup", type=int, help="unmeasured requests per endpoint first (default 2 × concurrency)")
         parser.add_argument("--url", help="measure a server that already runs here (loopback only), e.g. http://127.0.0.1:8000")
         parser.add_argument("--search", default="测绘", help="the words searched")
+        parser.add_argument("--only", help="measure only the endpoints whose name contains one of these "
+                                           "comma-separated words (the floor is always measured), e.g. 'bid submission'")
 
     def handle(self, *args, requests: int, concurrency: int, workers: int | None, warmup: int | None, url: str | None,
-               search: str, **options):
+               search: str, only: str | None = None, **options):
         if requests < 1 or concurrency < 1:
             raise CommandError("--requests and --concurrency must be at least 1")
         warmup = 2 * concurrency if warmup is None else warmup
@@ -434,6 +436,9 @@ class Command(BaseCommand):
         server = None
         try:
             endpoints = self._endpoints(big, typical, uscc, search, fixture)
+            if only:
+                words = [w.strip().lower() for w in only.split(",") if w.strip()]
+                endpoints = [endpoints[0]] + [ep for ep in endpoints[1:] if any(w in ep.name.lower() for w in words)]
             if url is None:
                 server = Server(workers, out)
                 out.write(f"starting gunicorn with {workers} workers on {server.url} (DEBUG=0, "
