@@ -1,6 +1,6 @@
 """Latency and throughput of the public pages and APIs, served by gunicorn on loopback.
 
-    python manage.py bench [--requests 200] [--concurrency 4] [--workers N] [--url http://127.0.0.1:8000]
+    python manage.py bench [--requests 200] [--concurrency 4] [--workers N] [--url http://127.0.0.1:8000] [--only WORDS]
 
 Starts gunicorn (2 × cores + 1 workers unless --workers) on a free loopback port against the
 configured database, waits for /healthz/, and measures each endpoint with a bounded number of
