@@ -206,12 +206,10 @@ def _lock_open_request(request_id: int) -> tuple[ServiceRequest, dt.datetime]:
             "SELECT * FROM market_servicerequest WHERE id = %s FOR SHARE", [request_id]))
     else:  # SQLite: one writer at a time anyway
         found = list(ServiceRequest.objects.select_for_update().filter(pk=request_id))
-    if not found:
+    if not found or found[0].status != RequestStatus.PUBLISHED:
         raise BidRefused(Refusal("not_open", _("This request is not open for bids.")))
     request = found[0]
     now = timezone.now()  # one server timestamp, taken under the lock
-    if request.status != RequestStatus.PUBLISHED:
-        raise BidRefused(Refusal("not_open", _("This request is not open for bids.")))
     if now >= request.bid_deadline:
         raise BidRefused(Refusal("late", _("Bidding closed at %(t)s (server time); the bid is late.")
                                  % {"t": timezone.localtime(request.bid_deadline).strftime("%Y-%m-%d %H:%M:%S")}))

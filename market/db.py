@@ -13,13 +13,16 @@ error-translated like every other.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Iterator
 
 from django.conf import settings
 from django.db import connection
 
 
+@functools.cache
 def _prepared_cursor_class():
+    """psycopg's server-binding cursor, asking for every statement to be prepared (made once)."""
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     class PreparedCursor(ServerBindingCursor):
@@ -32,38 +35,34 @@ def _prepared_cursor_class():
     return PreparedCursor
 
 
-_cursor_class = None
-
-
-def _debug_wrapper(raw):
+@functools.cache
+def _debug_wrapper_class():
     """Django's query log reads the statement back from psycopg's client-side cursor; a prepared
     statement's cursor has none, so the log gets the statement with its parameters filled in, as
-    Django writes it for server-side binding."""
+    Django writes it for server-side binding (or with its placeholders if they cannot be filled in)."""
+    import psycopg
     from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
     class HotCursorDebugWrapper(CursorDebugWrapper):
         def execute(self, sql, params=None):
             try:
                 shown = self.db.ops.compose_sql(sql, params) if params else sql
-            except Exception:  # noqa: BLE001 - the log shows the placeholders then
+            except (psycopg.Error, TypeError, ValueError):
                 shown = sql
             with self.debug_sql(shown, params):
                 return CursorWrapper.execute(self, sql, params)
 
-    return HotCursorDebugWrapper(raw, connection)
+    return HotCursorDebugWrapper
 
 
 @contextlib.contextmanager
 def hot_cursor() -> Iterator:
     """A cursor for a statement run on every request of a hot path: prepared on PostgreSQL
     (unless DB_PREPARED_STATEMENTS=0), a plain cursor elsewhere. Write the SQL with %s placeholders."""
-    global _cursor_class
     if connection.vendor != "postgresql" or not settings.MARKET.get("PREPARED_STATEMENTS", True):
         with connection.cursor() as cursor:
             yield cursor
         return
-    if _cursor_class is None:
-        _cursor_class = _prepared_cursor_class()
     connection.ensure_connection()
     raw_connection = connection.connection
     if raw_connection.prepare_threshold is None:
@@ -71,7 +70,7 @@ def hot_cursor() -> Iterator:
         # cursors never prepare whatever the threshold; these cursors ask per statement
         # (prepare=True); so a threshold nothing reaches changes nothing else.
         raw_connection.prepare_threshold = 2**31 - 1
-    raw = _cursor_class(raw_connection)
-    cursor = _debug_wrapper(raw) if connection.queries_logged else connection.make_cursor(raw)
+    raw = _prepared_cursor_class()(raw_connection)
+    cursor = _debug_wrapper_class()(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         yield cursor
