@@ -41,7 +41,7 @@ class AgencyOrganizationForm(forms.Form):
     legal_representative = forms.CharField(label=_("Legal representative"), max_length=64)
     contact_name = forms.CharField(label=_("Contact person"), max_length=64)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False, max_length=254)
     introduction = forms.CharField(label=_("Introduction"), required=False, max_length=5000,
                                    widget=forms.Textarea(attrs={"rows": 4}))
 
@@ -156,7 +156,7 @@ class RulingForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"))
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.STAFF)
 
 

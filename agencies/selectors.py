@@ -231,3 +231,9 @@ def regulator_desk_counts() -> dict:
 
 def agency_organizations_of_user(*, user: User) -> QuerySet[Organization]:
     return Organization.objects.filter(kind=Organization.Kind.AGENCY, memberships__user=user)
+
+
+def agency_current_registration(*, organization: Organization) -> Agency | None:
+    """The organization's registration in force (the newest one not withdrawn), else its newest."""
+    registrations = Agency.objects.filter(organization=organization).select_related("organization").order_by("-pk")
+    return registrations.exclude(status=AgencyStatus.WITHDRAWN).first() or registrations.first()

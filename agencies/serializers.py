@@ -10,6 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from market.api.serializers import FenField
+
 from .models import AgencyStatus, AgencyType, LicenceFile, Qualification
 
 
@@ -132,15 +134,18 @@ class AgencyRegisterSerializer(serializers.Serializer):
     legal_representative = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     contact_name = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    contact_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     introduction = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class AgencyOfferedItemInputSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=40, help_text=_("Catalogue code of the service item."))
     fee_quote = serializers.CharField(max_length=255)
-    fee_quote_fen = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
+    fee_quote_fen = FenField(required=False, allow_null=True, default=None)
     commitment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+MAX_LIST_ITEMS = 500  # offered items or practitioners in one change: more than the catalogue holds
 
 
 class AgencyPatchSerializer(serializers.Serializer):
@@ -153,11 +158,11 @@ class AgencyPatchSerializer(serializers.Serializer):
     legal_representative = serializers.CharField(max_length=64, required=False, allow_blank=True)
     contact_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
     contact_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    contact_email = serializers.EmailField(required=False, allow_blank=True)
+    contact_email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     introduction = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    service_items = AgencyOfferedItemInputSerializer(many=True, required=False,
+    service_items = AgencyOfferedItemInputSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS,
                                                help_text=_("The items offered; replaces the whole list."))
-    practitioners = AgencyPractitionerSerializer(many=True, required=False,
+    practitioners = AgencyPractitionerSerializer(many=True, required=False, max_length=MAX_LIST_ITEMS,
                                            help_text=_("The practitioners; replaces the whole list."))
 
     def validate(self, attrs):

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from agencies.models import Agency
 from market import request_selectors
 from market.api.requests import _get_request
-from market.api.serializers import ErrorSerializer
+from market.api.serializers import ErrorSerializer, FenField, IdField
 from market.models import Organization
 
 from . import selectors, services
@@ -27,8 +27,8 @@ ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404:
 
 
 class BidWriteSerializer(serializers.Serializer):
-    agency = serializers.IntegerField(required=False, help_text=_("Agency id (default: your only one)"))
-    price_fen = serializers.IntegerField(min_value=1, max_value=10**14, required=False, allow_null=True)
+    agency = IdField(required=False, help_text=_("Agency id (default: your only one)"))
+    price_fen = FenField(min_value=1, required=False, allow_null=True)
     discount_bp = serializers.IntegerField(min_value=0, max_value=10000, required=False, allow_null=True)
     nonce = serializers.RegexField(r"^[0-9a-fA-F]{32,128}$", required=False, allow_blank=True,
                                    help_text=_("16–64 random bytes in hex, chosen by your client"))
@@ -156,12 +156,12 @@ class BidDetailView(APIView):
 
 
 class EvaluatorsSerializer(serializers.Serializer):
-    names = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1)
+    names = serializers.ListField(child=serializers.CharField(max_length=64), min_length=1, max_length=50)
 
 
 class ScoresSerializer(serializers.Serializer):
-    evaluator = serializers.CharField()
-    bid = serializers.IntegerField()
+    evaluator = serializers.CharField(max_length=64)
+    bid = IdField()
     scores = serializers.DictField(child=serializers.DecimalField(max_digits=6, decimal_places=2))
 
 
@@ -196,8 +196,9 @@ class ScoresView(APIView):
 
 
 class SelectSerializer(serializers.Serializer):
-    bid = serializers.IntegerField(required=False, help_text=_("Direct choice only: the chosen bid"))
-    reason = serializers.CharField(required=False, allow_blank=True, help_text=_("Direct choice only: the published reason"))
+    bid = IdField(required=False, help_text=_("Direct choice only: the chosen bid"))
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=5000,
+                                   help_text=_("Direct choice only: the published reason"))
 
 
 @extend_schema(tags=["selection"])
@@ -232,11 +233,12 @@ class ObjectionSerializer(serializers.ModelSerializer):
         model = ResultObjection
         fields = ["id", "request", "bid", "reason", "status", "ruling", "created_at", "ruled_at"]
         read_only_fields = ["id", "request", "status", "ruling", "created_at", "ruled_at"]
+        extra_kwargs = {"reason": {"max_length": 5000}}
 
 
 class RulingSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["uphold", "dismiss"])
-    ruling = serializers.CharField()
+    ruling = serializers.CharField(max_length=5000)
 
 
 @extend_schema(tags=["selection"])

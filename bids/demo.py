@@ -116,7 +116,7 @@ def seed(*, rng: random.Random, options: dict, progress) -> dict:
                 with server_time(published_at):
                     request = request_services.request_publish(actor=owner_admin, request=request)
                 if state == "cancelled":
-                    with server_time(published_at + dt.timedelta(hours=5)):
+                    with server_time(min(published_at + dt.timedelta(hours=5), deadline - dt.timedelta(minutes=10))):
                         request_services.request_cancel(actor=owner_admin, request=request, reason="项目规划调整，暂停实施")
                     created += 1
                     continue

@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import LIVE_STATUSES, Agency
+from market.form_fields import ModelMultipleIdChoiceField
 from market.forms import RegionChoiceField
 from market.models import (Organization, QualificationType, QuoteMode, RequestStatus, SelectionMethod, ServiceItem)
-from market.money import fen_to_yuan, yuan_to_fen
+from market.money import MAX_FEN, fen_to_yuan, yuan_to_fen
 from market.selectors import region_choices
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -36,7 +37,7 @@ def local_minute(value: dt.datetime | None) -> dt.datetime | None:
 
 
 class YuanField(forms.CharField):
-    """An amount in yuan on the page, integer fen in cleaned_data."""
+    """An amount in yuan on the page, integer fen (1 to MAX_FEN) in cleaned_data."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -53,7 +54,7 @@ class YuanField(forms.CharField):
             return None
         if len(value) > 20:
             raise ValidationError(_("Enter an amount in yuan, such as 1234.50."), code="invalid_amount")
-        fen = yuan_to_fen(value)
+        fen = yuan_to_fen(value, min_fen=-MAX_FEN)  # at most MAX_FEN; zero and below get their own message
         if fen <= 0:
             raise ValidationError(_("Enter an amount above zero."), code="invalid_amount")
         return fen
@@ -81,7 +82,8 @@ class PercentField(forms.CharField):
             pct = Decimal(str(value).replace("%", "").strip())
         except InvalidOperation:
             raise ValidationError(_("Enter a percentage such as 12.5."), code="invalid_percent")
-        if not pct.is_finite() or pct != pct.quantize(Decimal("0.01")) or not (0 <= pct <= 100):
+        # The range first: quantizing a huge exponent ("1E+30") is an arithmetic error, not a refusal.
+        if not pct.is_finite() or not (0 <= pct <= 100) or pct != pct.quantize(Decimal("0.01")):
             raise ValidationError(_("Enter a percentage from 0 to 100 with at most two decimals."), code="invalid_percent")
         return int(pct * 100)
 
@@ -148,7 +150,7 @@ class ServiceItemChoiceField(forms.ModelChoiceField):
         return f"{obj.code} {obj.name}"
 
 
-class QualificationChoiceField(forms.ModelMultipleChoiceField):
+class QualificationChoiceField(ModelMultipleIdChoiceField):
     def label_from_instance(self, obj: QualificationType) -> str:
         return obj.name
 
@@ -163,7 +165,7 @@ class RequestForm(forms.Form):
     region = RegionChoiceField(label=_("Region"), queryset=None, required=False,
                                help_text=_("Empty: the owner's region."))
     description = forms.CharField(label=_("Service requirements"), widget=forms.Textarea(attrs={"rows": 4}),
-                                  required=False)
+                                  required=False, max_length=10000)
     fiscal_share = forms.IntegerField(label=_("Fiscal funds share (%)"), min_value=0, max_value=100, initial=0)
     state_share = forms.IntegerField(label=_("State-owned funds share (%)"), min_value=0, max_value=100, initial=0)
     social_share = forms.IntegerField(label=_("Social funds share (%)"), min_value=0, max_value=100, initial=0)
@@ -184,7 +186,7 @@ class RequestForm(forms.Form):
     quality_criteria = forms.CharField(
         label=_("Quality criteria"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Weighted score only: one criterion a line as “name:weight”; with the price weight they add up to 100."))
-    direct_exemption = forms.CharField(label=_("Legal exemption for direct choice"), required=False,
+    direct_exemption = forms.CharField(label=_("Legal exemption for direct choice"), required=False, max_length=5000,
                                        widget=forms.Textarea(attrs={"rows": 2}),
                                        help_text=_("Needed for direct choice with fiscal or state-owned funds."))
     bid_deadline = forms.DateTimeField(label=_("Bid deadline"), widget=LocalDateTimeInput())
@@ -257,7 +259,7 @@ class RequestForm(forms.Form):
 class AmendForm(forms.Form):
     """The reason and the fields an amendment may change; only changed fields reach the service."""
 
-    reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Reason for the amendment"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     bid_deadline = forms.DateTimeField(label=_("Bid deadline"), widget=LocalDateTimeInput())
     selection_time = forms.DateTimeField(label=_("Selection time"), widget=LocalDateTimeInput())
     budget_fen = YuanField(label=_("Budget / price ceiling (yuan)"))
@@ -266,7 +268,7 @@ class AmendForm(forms.Form):
     service_term_days = forms.IntegerField(label=_("Service term (days)"), min_value=1, max_value=3650)
     min_bidders = forms.IntegerField(label=_("Minimum valid bids"), min_value=1, max_value=50, required=False)
     description = forms.CharField(label=_("Service requirements"), widget=forms.Textarea(attrs={"rows": 4}),
-                                  required=False)
+                                  required=False, max_length=10000)
     contact_name = forms.CharField(label=_("Contact person"), max_length=64)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32)
 
@@ -287,11 +289,11 @@ class AmendForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason (published)"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Reason (published)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
 class AnswerForm(forms.Form):
-    answer = forms.CharField(label=_("Answer (published to all)"), widget=forms.Textarea(attrs={"rows": 3}))
+    answer = forms.CharField(label=_("Answer (published to all)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
 class AgencyChoiceField(forms.ModelChoiceField):
@@ -354,10 +356,14 @@ class BidForm(forms.Form):
 
 
 class EvaluatorsForm(forms.Form):
-    names = forms.CharField(label=_("Evaluators (one name a line)"), widget=forms.Textarea(attrs={"rows": 4}))
+    names = forms.CharField(label=_("Evaluators (one name a line)"), widget=forms.Textarea(attrs={"rows": 4}),
+                            max_length=5000)
 
     def clean_names(self):
-        return [n.strip() for n in self.cleaned_data["names"].splitlines() if n.strip()]
+        names = [n.strip() for n in self.cleaned_data["names"].splitlines() if n.strip()]
+        if any(len(n) > 64 for n in names):
+            raise ValidationError(_("A name has at most %(n)d characters.") % {"n": 64}, code="max_length")
+        return names
 
 
 class ScoresForm(forms.Form):
@@ -392,7 +398,7 @@ class SelectForm(forms.Form):
 
     bid = forms.TypedChoiceField(label=_("Chosen bid"), coerce=int, widget=forms.RadioSelect, choices=[])
     reason = forms.CharField(label=_("Reason for the direct choice (published)"),
-                             widget=forms.Textarea(attrs={"rows": 3}))
+                             widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
     def __init__(self, *args, service_request, bids, **kwargs):
         super().__init__(*args, **kwargs)
@@ -422,7 +428,7 @@ class RulingForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
                                  choices=[("uphold", _("Uphold: void the result and select again without the winner")),
                                           ("dismiss", _("Dismiss: the result stands"))])
-    ruling = forms.CharField(label=_("Ruling (published)"), widget=forms.Textarea(attrs={"rows": 3}))
+    ruling = forms.CharField(label=_("Ruling (published)"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
 class ReissueForm(forms.Form):

@@ -57,7 +57,7 @@ class BlacklistEntrySerializer(serializers.ModelSerializer):
 class BreachWriteSerializer(serializers.Serializer):
     agency = serializers.PrimaryKeyRelatedField(queryset=Agency.objects.all())
     rule = serializers.SlugRelatedField(slug_field="code", queryset=BreachRule.objects.filter(is_active=True))
-    evidence = serializers.CharField()
+    evidence = serializers.CharField(max_length=10000)
 
 
 class BreachSerializer(serializers.ModelSerializer):
@@ -109,7 +109,7 @@ class BreachCreateView(APIView):
 
 
 class TextSerializer(serializers.Serializer):
-    text = serializers.CharField()
+    text = serializers.CharField(max_length=5000)
 
 
 @extend_schema(tags=["credit"])

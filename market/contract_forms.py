@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .contract_models import EVALUATION_DIMENSIONS
-from .money import yuan_to_fen
+from .money import MAX_FEN, yuan_to_fen
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -82,7 +82,7 @@ class CancelForm(ReasonForm):
         value = (self.cleaned_data.get("refund_yuan") or "").strip()
         if not value:
             return None
-        fen = yuan_to_fen(value)
+        fen = yuan_to_fen(value, min_fen=-MAX_FEN)
         if fen < 0:
             raise ValidationError(_("A refund cannot be negative."))
         return fen
@@ -95,7 +95,7 @@ class RefundForm(forms.Form):
 
     def clean_amount_yuan(self):
         value = (self.cleaned_data.get("amount_yuan") or "").strip()
-        return yuan_to_fen(value) if value else None
+        return yuan_to_fen(value, min_fen=1) if value else None
 
 
 SCORE_CHOICES = [(str(i), str(i)) for i in range(5, 0, -1)]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "ContractStatus", "Contract", "DeliveryStatus", "DeliveryRound", "Deliverable", "ExtensionStatus",
-    "ExtensionRequest", "PaymentStatus", "PAYMENT_STATUS_RANK", "Payment", "PaymentRefund", "StripeEvent",
+    "ExtensionRequest", "PaymentStatus", "Payment", "PaymentRefund", "StripeEvent",
     "EvaluationStatus", "EVALUATION_DIMENSIONS", "Evaluation", "deliverable_upload_path",
 ]
 
@@ -216,19 +216,6 @@ class PaymentStatus(models.TextChoices):
     CANCELED = "canceled", _("cancelled, hold released")
 
 
-# Webhooks arrive in any order: a status only ever moves to a higher rank. Succeeded and cancelled
-# are both final and exclude each other, so they share the top rank.
-PAYMENT_STATUS_RANK = {
-    PaymentStatus.REQUIRES_PAYMENT_METHOD: 10,
-    PaymentStatus.REQUIRES_CONFIRMATION: 20,
-    PaymentStatus.REQUIRES_ACTION: 30,
-    PaymentStatus.PROCESSING: 40,
-    PaymentStatus.REQUIRES_CAPTURE: 50,
-    PaymentStatus.SUCCEEDED: 60,
-    PaymentStatus.CANCELED: 60,
-}
-
-
 class Payment(models.Model):
     """The owner's payment of a contract through a Stripe PaymentIntent, mirrored from Stripe."""
 
@@ -245,6 +232,9 @@ class Payment(models.Model):
     amount_received_fen = models.PositiveBigIntegerField(_("captured (fen)"), default=0)
     amount_refunded_fen = models.PositiveBigIntegerField(_("refunded (fen)"), default=0)
     last_error = models.CharField(max_length=255, blank=True)
+    # The Unix second as of which the fields above are the PaymentIntent's (an event's `created`, or
+    # when an answer of Stripe's API arrived): a webhook's object is applied only if newer (market/payments.py).
+    stripe_version = models.BigIntegerField(default=0)
     started_by = models.ForeignKey("market.User", null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -262,10 +252,6 @@ class Payment(models.Model):
         return self.intent_id
 
     @property
-    def rank(self) -> int:
-        return PAYMENT_STATUS_RANK.get(self.status, 0)
-
-    @property
     def is_held(self) -> bool:
         return self.status == PaymentStatus.REQUIRES_CAPTURE
 
@@ -279,6 +265,7 @@ class PaymentRefund(models.Model):
     refund_id = models.CharField(max_length=255, unique=True)
     amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
     status = models.CharField(max_length=32)
+    stripe_version = models.BigIntegerField(default=0)  # as Payment.stripe_version, for this Refund
     reason = models.TextField(_("reason"), blank=True)
     created_by = models.ForeignKey("market.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from .lockout import LOCKED_MESSAGE, client_address, is_locked
 from .models import Membership, Organization, Region
 from .selectors import region_choices
 from .uscc import normalize, validate_uscc
@@ -9,7 +10,7 @@ from .uscc import normalize, validate_uscc
 
 class SignupForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
     password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, strip=False)
 
@@ -21,27 +22,15 @@ class SignupForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
-    """Django's log-in form, refused for a while after too many failures."""
+    """Django's log-in form. The lockout itself is in the authentication backend (market/lockout.py),
+    which every log-in route shares; this form only says why a locked account is refused."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "locked": _("Too many failed log-ins. Try again in 15 minutes or reset your password."),
-    }
+    error_messages = {**AuthenticationForm.error_messages, "locked": LOCKED_MESSAGE}
 
     def clean(self):
-        from .lockout import client_address, is_locked, record_failure, record_success
-
-        username = self.data.get("username", "")
-        address = client_address(self.request)
-        if is_locked(username, address):
+        if is_locked(self.data.get("username", ""), client_address(self.request)):
             raise forms.ValidationError(self.error_messages["locked"], code="locked")
-        try:
-            data = super().clean()
-        except forms.ValidationError:
-            record_failure(username, address)
-            raise
-        record_success(username, address)
-        return data
+        return super().clean()
 
 
 class RegionChoiceField(forms.ModelChoiceField):
@@ -58,7 +47,7 @@ class OrganizationForm(forms.Form):
     legal_representative = forms.CharField(label=_("Legal representative"), max_length=64)
     contact_name = forms.CharField(label=_("Contact person"), max_length=64)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=32)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False, max_length=254)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +73,6 @@ class RegulatorForm(forms.Form):
     organization = forms.ModelChoiceField(label=_("Regulator organization"),
                                           queryset=Organization.objects.filter(kind=Organization.Kind.REGULATOR))
     username = forms.CharField(label=_("User name"), max_length=150)
-    email = forms.EmailField(label=_("E-mail"))
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
     password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, strip=False)
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)

@@ -22,6 +22,34 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail address"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
 
+    def check_password(self, raw_password) -> bool:
+        """Every check of this account's password counts against the login lockout (market/lockout.py)."""
+        from .lockout import check_password_guarded  # the lockout's backend needs the auth app, loaded after models
+
+        def check() -> bool:
+            self._rehashing = True  # a hash upgraded on log-in keeps the password, and the API tokens
+            try:
+                return super(User, self).check_password(raw_password)
+            finally:
+                self._rehashing = False
+
+        return check_password_guarded(self.get_username(), check)
+
+    def set_password(self, raw_password) -> None:
+        super().set_password(raw_password)
+        if not getattr(self, "_rehashing", False):
+            self._revoke_tokens = True
+
+    def save(self, *args, **kwargs) -> None:
+        new = self._state.adding  # a new account has no token yet
+        super().save(*args, **kwargs)
+        if getattr(self, "_revoke_tokens", False) and not new:
+            # A new password ends every API token of the account (sessions end by Django's session hash).
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
+        self._revoke_tokens = False
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         verbose_name = _("user")
@@ -264,6 +292,9 @@ class AuditEvent(models.Model):
     stream = models.PositiveSmallIntegerField(default=0)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The formula `hash` was computed with (market.audit.event_hash): 1 for events written before
+    # every stored field was hashed, 2 since each stream's opening event (the cut-over).
+    hash_version = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         ordering = ["id"]

@@ -7,28 +7,75 @@
 - Every write to Stripe carries an idempotency key derived from the contract, the action and the
   amount, so a retried request never charges or refunds twice.
 - Webhooks are verified by signature, stored once by event id (a unique constraint) and applied
-  once. They may arrive in any order or more than once: a payment's status only moves up the rank
-  of PAYMENT_STATUS_RANK and amounts only grow, so a late event never moves a payment back.
+  once, in whatever order they arrive (below). The events handled are WEBHOOK_EVENT_TYPES; others
+  are stored and ignored.
 - Without STRIPE_SECRET_KEY the site runs as before and payment shows as "offline".
+
+The payment is Stripe's object
+------------------------------
+A Payment mirrors its PaymentIntent and a PaymentRefund mirrors its Refund: status, amounts held and
+received, the last error and a refund's status are what Stripe's object says, not a ladder that only
+climbs (a processing SEPA debit can fail and a refused 3-D Secure check ends a requires_action: both
+go back to requires_payment_method). The refunded total is recomputed from the refunds on every
+change, never added up: a refund counts while its own status is pending or succeeded
+(REFUND_COUNTED), not once it has failed or was canceled.
+
+Order
+-----
+Stripe's objects carry no version (their `created` is when they were made, not changed), so each
+mirrored object keeps `stripe_version`, the Unix second as of which it is true:
+
+- for an event's object, the event's `created` (Stripe's clock, on every event);
+- for an object read from Stripe's API (payment_sync, a capture, a cancel, a refund, a re-read),
+  the server second at which the answer arrived or, if later, the newest version held for the
+  payment and its refunds when the question was asked: everything held had been received by then, so
+  the answer is at least as new (a version held can be ahead of the server's clock).
+
+An event's object is applied when it is newer than the version held. Seconds are coarse — Stripe
+stamps several events of one object in the same second — and the server's clock is not Stripe's, so
+an event that is not newer but *disagrees* with what is held is ambiguous: the object is then re-read
+from Stripe and that answer applied (one API call, only for a late or same-second event that
+disagrees; events in order need none). If Stripe cannot be reached for that read the event is
+refused (400, code payment_unavailable, nothing stored) and Stripe delivers it again later.
+Stripe's own state machine settles the rest without a read: a PaymentIntent never leaves succeeded
+or canceled and a Refund never leaves failed or canceled, so an object in such a final status is
+newer than any object that is not, and nothing moves a final one.
+
+Why the order cannot matter: take the newest event of an object. When it is handled it is either
+newer than what is held (applied), or not newer and agreeing, or not newer and disagreeing (re-read:
+Stripe's current object, at least as new); in each case the object held is then Stripe's newest, with
+a version at least the newest event's (an agreeing event still raises the version), so every event
+handled afterwards is not newer and can only agree or cause a re-read. A `charge.refunded` event
+carries the charge with its refunds (each applied as above) and the charge's `amount_refunded`; if
+the recomputed total differs from it, the refunds are re-read.
+
+Malformed events
+----------------
+A correctly signed event can still be malformed (a NUL character in a string, which PostgreSQL
+cannot store; an amount that is not an integer, negative, beyond what the payment could hold or not
+the payment's; a missing field; a wrong type; an unknown status). It is refused with a 400 JSON error
+(code bad_payload, naming the field) before anything is stored, so it changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import permissions
 from .audit import audit_record
-from .contract_models import (PAYMENT_STATUS_RANK, Contract, ContractStatus, Payment, PaymentRefund, PaymentStatus,
-                              StripeEvent)
+from .contract_models import Contract, ContractStatus, Payment, PaymentRefund, PaymentStatus, StripeEvent
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -37,6 +84,42 @@ CURRENCY = "cny"
 OFFLINE = "offline"
 PAYABLE_STATUSES = (ContractStatus.IN_SERVICE, ContractStatus.DELIVERED, ContractStatus.ACCEPTED)
 P = PaymentStatus
+
+# The Stripe events the webhook endpoint subscribes to (README: payment_intent.*, charge.refunded,
+# refund.*) and the only ones applied; any other type is stored and answered "ignored".
+WEBHOOK_EVENT_TYPES = frozenset({
+    "payment_intent.created",
+    "payment_intent.requires_action",
+    "payment_intent.processing",
+    "payment_intent.partially_funded",
+    "payment_intent.amount_capturable_updated",
+    "payment_intent.payment_failed",
+    "payment_intent.succeeded",
+    "payment_intent.canceled",
+    "charge.refunded",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
+})
+
+# A PaymentIntent in one of these never changes status again; nor does a Refund in REFUND_FINAL.
+FINAL_INTENT_STATUSES = frozenset({P.SUCCEEDED, P.CANCELED})
+REFUND_STATUSES = frozenset({"pending", "requires_action", "succeeded", "failed", "canceled"})
+REFUND_COUNTED = frozenset({"pending", "succeeded"})
+REFUND_FINAL = frozenset({"failed", "canceled"})
+
+MAX_FEN = 2**53 - 1  # the largest integer a JSON number carries exactly; any amount beyond is absurd
+EARLIEST_EVENT = 1262304000  # 2010-01-01: older than any Stripe event
+EVENT_CLOCK_SKEW = 86400  # an event stamped more than a day in the future is not Stripe's
+WEBHOOK_TOLERANCE = 300  # seconds a signature stays valid (Stripe's default)
+
+_STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
+_EVENT_TYPE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")
+_CURRENCY = re.compile(r"[a-z]{3}")
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")  # NUL (PostgreSQL cannot store it) and lone surrogates
+
+APPLIED, STALE, IGNORED = "applied", "stale", "ignored"
+_NEEDS_READ = "needs_read"
 
 
 def stripe_enabled() -> bool:
@@ -68,96 +151,357 @@ class PaymentUnavailable(ValidationError):
         super().__init__(_("The payment service answered: %(m)s") % {"m": message[:300]}, code="payment_unavailable")
 
 
+def malformed_message(field: str) -> str:
+    return _("The Stripe event is malformed: %(field)s is missing or not valid. Nothing was changed.") % {
+        "field": field}
+
+
+class MalformedEvent(ValidationError):
+    """A field of a Stripe object is missing, of the wrong type or out of range; `field` is its path."""
+
+    def __init__(self, field: str):
+        super().__init__(malformed_message(field), code="bad_payload")
+        self.field = field
+
+
 def _to_dict(obj: Any) -> dict:
     if isinstance(obj, dict):
         return obj
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
 
-# --- reading Stripe's objects -----------------------------------------------------------------------------
+def _server_version() -> int:
+    return int(timezone.now().timestamp())
 
 
-def _charge_of(intent: dict) -> dict | None:
-    charge = intent.get("latest_charge")
+def _held_version(payment_id: int) -> int:
+    """The newest version held for the payment or any of its refunds. An answer of Stripe's API asked
+    for after this is at least as new: everything held was received before the question was asked."""
+    payment_version = Payment.objects.values_list("stripe_version", flat=True).get(pk=payment_id)
+    refunds_version = PaymentRefund.objects.filter(payment_id=payment_id).aggregate(v=Max("stripe_version"))["v"]
+    return max(payment_version, refunds_version or 0)
+
+
+# --- Stripe's objects, parsed -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentSnapshot:
+    id: str
+    status: str
+    amount: int
+    currency: str | None
+    capturable: int
+    received: int
+    error: str
+    charge_refunded: int | None  # the latest charge's amount_refunded, when the charge is expanded
+
+
+@dataclass(frozen=True)
+class RefundSnapshot:
+    id: str
+    amount: int
+    status: str
+    intent_id: str | None
+
+
+@dataclass(frozen=True)
+class ChargeSnapshot:
+    id: str
+    amount: int
+    amount_refunded: int
+    intent_id: str | None
+    refunds: tuple[RefundSnapshot, ...]
+
+
+Snapshot = IntentSnapshot | RefundSnapshot | ChargeSnapshot
+
+
+class _Reader:
+    """Typed reads of one object of a Stripe payload; a failure names the field's path."""
+
+    def __init__(self, obj: Any, path: str):
+        if not isinstance(obj, dict):
+            raise MalformedEvent(path or "event")
+        self.obj, self.path = obj, path
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def kind(self, expected: str) -> None:
+        if self.obj.get("object") != expected:
+            raise MalformedEvent(self.where("object"))
+
+    def integer(self, key: str, *, low: int = 0, high: int = MAX_FEN, required: bool = True) -> int | None:
+        value = self.obj.get(key)
+        if value is None and not required:
+            return None
+        if type(value) is not int or not low <= value <= high:  # bool is not an amount
+            raise MalformedEvent(self.where(key))
+        return value
+
+    def text(self, key: str, *, pattern: re.Pattern | None = None, choices=None, required: bool = True) -> str | None:
+        value = self.obj.get(key)
+        if value is None and not required:
+            return None
+        if (not isinstance(value, str) or (pattern is not None and not pattern.fullmatch(value))
+                or (choices is not None and value not in choices)):
+            raise MalformedEvent(self.where(key))
+        return value
+
+    def child(self, key: str) -> _Reader | None:
+        value = self.obj.get(key)
+        return None if value is None else _Reader(value, self.where(key))
+
+    def ref(self, key: str) -> str | None:
+        """An id, or an expanded object's id, or None."""
+        value = self.obj.get(key)
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return _Reader(value, self.where(key)).text("id", pattern=_STRIPE_ID)
+        return self.text(key, pattern=_STRIPE_ID)
+
+
+def intent_snapshot(obj: Any, path: str = "payment_intent") -> IntentSnapshot:
+    """A PaymentIntent, whichever optional fields the API version sends (fen)."""
+    r = _Reader(obj, path)
+    r.kind("payment_intent")
+    status = r.text("status", choices=P.values)
+    amount = r.integer("amount", low=1)
+    capturable = r.integer("amount_capturable", high=amount, required=False)
+    received = r.integer("amount_received", high=amount, required=False)
+    error = r.child("last_payment_error")
+    charge = obj.get("latest_charge")
+    charge_refunded = None
     if isinstance(charge, dict):
-        return charge
-    charges = (intent.get("charges") or {}).get("data") or []
-    return charges[-1] if charges and isinstance(charges[-1], dict) else None
-
-
-def intent_state(intent: dict) -> dict[str, Any]:
-    """Status and amounts (fen) of a PaymentIntent, whichever fields the API version sends."""
-    status = intent.get("status") or P.REQUIRES_PAYMENT_METHOD
-    amount = int(intent.get("amount") or 0)
-    charge = _charge_of(intent)
-    if "amount_capturable" in intent:
-        capturable = int(intent.get("amount_capturable") or 0)
+        charge_refunded = _Reader(charge, r.where("latest_charge")).integer("amount_refunded", required=False)
     else:
-        capturable = amount if status == P.REQUIRES_CAPTURE else 0
-    if "amount_received" in intent:
-        received = int(intent.get("amount_received") or 0)
-    else:
-        received = amount if status == P.SUCCEEDED else 0
-    refunded = int(charge.get("amount_refunded") or 0) if charge else None
-    error = (intent.get("last_payment_error") or {}).get("message") or ""
-    return {"status": status, "capturable": capturable, "received": received, "refunded": refunded, "error": error}
+        r.ref("latest_charge")
+    return IntentSnapshot(
+        id=r.text("id", pattern=_STRIPE_ID), status=status, amount=amount,
+        currency=r.text("currency", pattern=_CURRENCY, required=False),
+        capturable=capturable if capturable is not None else (amount if status == P.REQUIRES_CAPTURE else 0),
+        received=received if received is not None else (amount if status == P.SUCCEEDED else 0),
+        error=(error.text("message", required=False) or "") if error is not None else "",
+        charge_refunded=charge_refunded)
 
 
-def _apply_intent(payment: Payment, intent: dict, *, actor: User | None, source: str) -> bool:
-    """Mirror a PaymentIntent onto the payment, never backwards. Caller holds the payment lock.
-    Returns whether the status moved."""
-    state = intent_state(intent)
-    new = state["status"]
-    fields = {"updated_at"}
-    moved = False
-    before = {"status": payment.status, "received": payment.amount_received_fen, "refunded": payment.amount_refunded_fen}
-    if new in PAYMENT_STATUS_RANK and PAYMENT_STATUS_RANK[new] > payment.rank:
-        payment.status = new
-        payment.amount_capturable_fen = state["capturable"]
-        fields |= {"status", "amount_capturable_fen"}
-        moved = True
-    elif new == payment.status and state["capturable"] != payment.amount_capturable_fen and new == P.REQUIRES_CAPTURE:
-        payment.amount_capturable_fen = state["capturable"]
-        fields.add("amount_capturable_fen")
-    if payment.status in (P.SUCCEEDED, P.CANCELED) and payment.amount_capturable_fen:
-        payment.amount_capturable_fen = 0
-        fields.add("amount_capturable_fen")
-    if state["received"] > payment.amount_received_fen:
-        payment.amount_received_fen = state["received"]
-        fields.add("amount_received_fen")
-    if state["refunded"] is not None and state["refunded"] > payment.amount_refunded_fen:
-        payment.amount_refunded_fen = state["refunded"]
-        fields.add("amount_refunded_fen")
-    if state["error"] and state["error"] != payment.last_error:
-        payment.last_error = state["error"][:255]
-        fields.add("last_error")
+def refund_snapshot(obj: Any, path: str = "refund") -> RefundSnapshot:
+    r = _Reader(obj, path)
+    r.kind("refund")
+    r.ref("charge")
+    return RefundSnapshot(id=r.text("id", pattern=_STRIPE_ID), amount=r.integer("amount", low=1),
+                          status=r.text("status", choices=REFUND_STATUSES), intent_id=r.ref("payment_intent"))
+
+
+def charge_snapshot(obj: Any, path: str = "charge") -> ChargeSnapshot:
+    r = _Reader(obj, path)
+    r.kind("charge")
+    amount = r.integer("amount", low=1)
+    refunded = r.integer("amount_refunded", high=amount)
+    refunds: tuple[RefundSnapshot, ...] = ()
+    listed = obj.get("refunds")
+    if listed is not None:  # a list object {"data": [...]} (or, in old API versions, a bare list)
+        where = r.where("refunds")
+        if isinstance(listed, dict):
+            listed, where = listed.get("data"), f"{where}.data"
+        if not isinstance(listed, list):
+            raise MalformedEvent(where)
+        refunds = tuple(refund_snapshot(item, f"{where}.{i}") for i, item in enumerate(listed))
+    return ChargeSnapshot(id=r.text("id", pattern=_STRIPE_ID), amount=amount, amount_refunded=refunded,
+                          intent_id=r.ref("payment_intent"), refunds=refunds)
+
+
+_PARSERS = {"payment_intent": intent_snapshot, "charge": charge_snapshot, "refund": refund_snapshot}
+
+
+def _object_kind(event_type: str) -> str | None:
+    if event_type not in WEBHOOK_EVENT_TYPES:
+        return None
+    return event_type.split(".", 1)[0] if not event_type.startswith("charge.") else "charge"
+
+
+def _unstorable_at(value: Any) -> str | None:
+    """The path of the first string or key holding NUL or a lone surrogate, or None. Iterative."""
+    stack = [("", value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if _UNSTORABLE.search(node):
+                return path or "event"
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                shown = _UNSTORABLE.sub("\ufffd", key)[:60]
+                child = f"{path}.{shown}" if path else shown
+                if _UNSTORABLE.search(key):
+                    return child
+                stack.append((child, item))
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{i}" if path else str(i), item) for i, item in enumerate(node))
+    return None
+
+
+def _from_stripe(parse, obj: Any) -> Snapshot:
+    """An object Stripe's API answered with, parsed; a malformed answer is Stripe's failure."""
+    try:
+        return parse(_to_dict(obj))
+    except MalformedEvent as exc:
+        raise ValidationError(_("The payment service answered: %(m)s") % {"m": exc.field},
+                              code="payment_unavailable") from exc
+
+
+# --- mirroring, by version ------------------------------------------------------------------------------------
+
+
+def _order(*, held_status: str, new_status: str, final: frozenset, version: int, held_version: int,
+           authoritative: bool) -> str:
+    """Whether an object that differs from the one held is newer (APPLIED), older (STALE) or cannot
+    be told (_NEEDS_READ). `authoritative`: the object was just read from Stripe's API."""
+    if held_status in final and new_status != held_status:
+        return STALE  # Stripe never leaves a final status
+    if new_status in final and held_status not in final:
+        return APPLIED  # … so an object in one is newer than any object that is not
+    if version > held_version or (authoritative and version == held_version):
+        return APPLIED
+    return STALE if authoritative else _NEEDS_READ  # a read older than an event applied meanwhile is stale
+
+
+def _intent_fields(snap: IntentSnapshot) -> dict[str, Any]:
+    return {"status": snap.status, "amount_capturable_fen": snap.capturable, "amount_received_fen": snap.received,
+            "last_error": snap.error[:255]}
+
+
+def _mirror_intent(payment: Payment, snap: IntentSnapshot, *, version: int, authoritative: bool,
+                   actor: User | None, source: str) -> str:
+    """Make the payment Stripe's PaymentIntent if `snap` is newer than what it holds. Caller holds the lock."""
+    new = _intent_fields(snap)
+    if new == {field: getattr(payment, field) for field in new}:
+        if version > payment.stripe_version:
+            payment.stripe_version = version
+            payment.save(update_fields=["stripe_version"])
+        return STALE
+    order = _order(held_status=payment.status, new_status=snap.status, final=FINAL_INTENT_STATUSES, version=version,
+                   held_version=payment.stripe_version, authoritative=authoritative)
+    if order != APPLIED:
+        return order
+    before = {"status": payment.status, "held": payment.amount_capturable_fen,
+              "received": payment.amount_received_fen, "error": payment.last_error}
+    for field, value in new.items():
+        setattr(payment, field, value)
+    payment.stripe_version = max(payment.stripe_version, version)
     payment.updated_at = timezone.now()
-    payment.save(update_fields=sorted(fields))
-    after = {"status": payment.status, "received": payment.amount_received_fen, "refunded": payment.amount_refunded_fen}
-    if after != before:
-        audit_record(actor=actor, action=f"payment.{payment.status}" if moved else "payment.update", obj=payment,
-                     before=before, after={**after, "source": source})
-    return moved
+    payment.save(update_fields=[*new, "stripe_version", "updated_at"])
+    moved = payment.status != before["status"]
+    audit_record(actor=actor, action=f"payment.{payment.status}" if moved else "payment.update", obj=payment,
+                 before=before, after={"status": payment.status, "held": payment.amount_capturable_fen,
+                                       "received": payment.amount_received_fen, "error": payment.last_error,
+                                       "refunded": payment.amount_refunded_fen, "source": source,
+                                       "version": version})
+    return APPLIED
 
 
-def _apply_refund(payment: Payment, refund: dict, *, actor: User | None, reason: str = "") -> PaymentRefund:
-    """Record a Stripe refund once (unique refund id) and raise the refunded total. Caller holds the lock."""
-    amount = int(refund.get("amount") or 0)
-    row, created = PaymentRefund.objects.get_or_create(
-        refund_id=refund["id"], defaults={"payment": payment, "amount_fen": amount, "status": refund.get("status") or "",
-                                          "reason": reason, "created_by": actor, "created_at": timezone.now()})
-    if not created and refund.get("status") and row.status != refund["status"]:
-        row.status = refund["status"]
-        row.save(update_fields=["status"])
-    total = sum(r.amount_fen for r in payment.refunds.exclude(status__in=["failed", "canceled"]))
-    if total > payment.amount_refunded_fen:
-        before = payment.amount_refunded_fen
+def _refunded_total(payment: Payment) -> int:
+    return payment.refunds.filter(status__in=REFUND_COUNTED).aggregate(total=Sum("amount_fen"))["total"] or 0
+
+
+def _mirror_refund(payment: Payment, snap: RefundSnapshot, *, version: int, authoritative: bool,
+                   actor: User | None, source: str, reason: str = "") -> str:
+    """Make the refund row Stripe's Refund if `snap` is newer than what it holds, and recompute the
+    payment's refunded total. Caller holds the payment lock."""
+    row = PaymentRefund.objects.filter(refund_id=snap.id).first()
+    before_status = None
+    if row is None:
+        row = PaymentRefund.objects.create(payment=payment, refund_id=snap.id, amount_fen=snap.amount,
+                                           status=snap.status, reason=reason, created_by=actor,
+                                           created_at=timezone.now(), stripe_version=version)
+    elif (row.amount_fen, row.status) == (snap.amount, snap.status):
+        if version > row.stripe_version:
+            row.stripe_version = version
+            row.save(update_fields=["stripe_version"])
+        return STALE
+    else:
+        order = _order(held_status=row.status, new_status=snap.status, final=REFUND_FINAL, version=version,
+                       held_version=row.stripe_version, authoritative=authoritative)
+        if order != APPLIED:
+            return order
+        before_status = row.status
+        row.amount_fen, row.status = snap.amount, snap.status
+        row.stripe_version = max(row.stripe_version, version)
+        row.save(update_fields=["amount_fen", "status", "stripe_version"])
+    before_total, total = payment.amount_refunded_fen, _refunded_total(payment)
+    if total != before_total:
         payment.amount_refunded_fen = total
         payment.updated_at = timezone.now()
         payment.save(update_fields=["amount_refunded_fen", "updated_at"])
-        audit_record(actor=actor, action="payment.refund", obj=payment, before={"refunded": before},
-                     after={"refunded": total, "refund": row.refund_id, "amount": amount, "reason": reason})
-    return row
+    audit_record(actor=actor, action="payment.refund", obj=payment,
+                 before={"refunded": before_total, "refund_status": before_status},
+                 after={"refunded": total, "refund": row.refund_id, "amount": row.amount_fen, "status": row.status,
+                        "reason": row.reason, "source": source, "version": version})
+    return APPLIED
+
+
+@dataclass(frozen=True)
+class _Fresh:
+    """Objects just read from Stripe's API, and their version: the server second the answer arrived,
+    or the newest version held when the question was asked if that is later (`_held_version`)."""
+
+    version: int
+    intent: IntentSnapshot | None = None
+    refunds: tuple[RefundSnapshot, ...] = ()
+
+
+def _apply_fresh(payment: Payment, fresh: _Fresh, *, actor: User | None, source: str, reason: str = "") -> list[str]:
+    results = []
+    if fresh.intent is not None:
+        results.append(_mirror_intent(payment, fresh.intent, version=fresh.version, authoritative=True, actor=actor,
+                                      source=source))
+    for refund in fresh.refunds:
+        if refund.intent_id in (None, payment.intent_id):
+            results.append(_mirror_refund(payment, refund, version=fresh.version, authoritative=True, actor=actor,
+                                          source=source, reason=reason))
+    return results
+
+
+# --- reading Stripe's API (the tests stand in for _fetch_* where localstripe cannot play a part) ------------
+
+
+def _stripe_call(call):
+    import stripe
+
+    try:
+        return call()
+    except stripe.StripeError as exc:
+        raise PaymentUnavailable(exc) from exc
+
+
+def _fetch_intent(intent_id: str) -> dict:
+    return _to_dict(_stripe_call(lambda: _client().v1.payment_intents.retrieve(intent_id,
+                                                                                {"expand": ["latest_charge"]})))
+
+
+def _fetch_refund(refund_id: str) -> dict:
+    return _to_dict(_stripe_call(lambda: _client().v1.refunds.retrieve(refund_id)))
+
+
+def _fetch_refunds(intent_id: str) -> list[dict]:
+    return _stripe_call(lambda: [_to_dict(r) for r in _client().v1.refunds.list(
+        {"payment_intent": intent_id, "limit": 100}).auto_paging_iter()])
+
+
+def _read_intent(intent_id: str, *, after: int) -> _Fresh:
+    intent = _from_stripe(intent_snapshot, _fetch_intent(intent_id))
+    return _Fresh(max(_server_version(), after), intent=intent)
+
+
+def _read_refund(refund_id: str, *, after: int) -> _Fresh:
+    refund = _from_stripe(refund_snapshot, _fetch_refund(refund_id))
+    return _Fresh(max(_server_version(), after), refunds=(refund,))
+
+
+def _read_refunds(intent_id: str, *, after: int) -> _Fresh:
+    refunds = tuple(_from_stripe(refund_snapshot, r) for r in _fetch_refunds(intent_id))
+    return _Fresh(max(_server_version(), after), refunds=refunds)
 
 
 # --- reads used by pages, the API and the contract services ------------------------------------------------
@@ -244,15 +588,16 @@ def payment_start(*, actor: User, contract: Contract) -> PaymentView:
         except stripe.StripeError as exc:
             logger.warning("PaymentIntent for contract %s not created: %s", contract.pk, exc)
             raise PaymentUnavailable(exc) from exc
+        fresh = _Fresh(_server_version(), intent=_from_stripe(intent_snapshot, intent))
         now = timezone.now()
-        payment = Payment.objects.create(contract=contract, attempt=attempt, intent_id=intent["id"],
+        payment = Payment.objects.create(contract=contract, attempt=attempt, intent_id=fresh.intent.id,
                                          client_secret=intent.get("client_secret") or "", amount_fen=contract.amount_fen,
                                          currency=CURRENCY, capture_method=params["capture_method"],
                                          started_by=actor, created_at=now, updated_at=now)
         audit_record(actor=actor, action="payment.start", obj=payment,
                      after={"contract": contract.pk, "intent": payment.intent_id, "amount_fen": payment.amount_fen,
                             "capture_method": payment.capture_method})
-        _apply_intent(payment, intent, actor=actor, source="create")
+        _apply_fresh(payment, fresh, actor=actor, source="create")
     view = payment_view(contract)
     return PaymentView(view.status, view.label, payment, payment.client_secret, view.publishable_key)
 
@@ -267,40 +612,40 @@ def _locked_payment(payment_id: int) -> Payment:
 
 
 def payment_sync(*, payment: Payment, actor: User | None = None) -> Payment:
-    """Read the PaymentIntent from Stripe and mirror it (never backwards)."""
+    """Read the PaymentIntent from Stripe and mirror it; when the charge's refunded amount is not the
+    total of the refunds held, read the refunds too."""
     if not stripe_enabled():
         return payment
-    import stripe
-
-    try:
-        intent = _to_dict(_client().v1.payment_intents.retrieve(payment.intent_id, {"expand": ["latest_charge"]}))
-    except stripe.StripeError as exc:
-        raise PaymentUnavailable(exc) from exc
+    after = _held_version(payment.pk)
+    fresh = _read_intent(payment.intent_id, after=after)
+    refunds = None
+    held_total = Payment.objects.values_list("amount_refunded_fen", flat=True).get(pk=payment.pk)
+    if fresh.intent.charge_refunded is not None and fresh.intent.charge_refunded != held_total:
+        refunds = _read_refunds(payment.intent_id, after=after)
     with transaction.atomic():
         payment = _locked_payment(payment.pk)
-        _apply_intent(payment, intent, actor=actor, source="sync")
+        _apply_fresh(payment, fresh, actor=actor, source="sync")
+        if refunds is not None:
+            _apply_fresh(payment, refunds, actor=actor, source="sync")
     _close_if_settled(payment.contract_id)
     return payment
 
 
 def payment_capture(*, payment: Payment, actor: User | None = None) -> Payment:
     """Capture a held payment in full (at acceptance)."""
-    import stripe
-
     payment = payment_sync(payment=payment, actor=actor)
     if payment.status != P.REQUIRES_CAPTURE:
         return payment
     key = idempotency_key(contract=payment.contract, action="capture", amount_fen=payment.amount_fen,
                           attempt=payment.attempt)
-    try:
-        intent = _to_dict(_client().v1.payment_intents.capture(
-            payment.intent_id, {"amount_to_capture": payment.amount_fen, "expand": ["latest_charge"]},
-            {"idempotency_key": key}))
-    except stripe.StripeError as exc:
-        raise PaymentUnavailable(exc) from exc
+    after = _held_version(payment.pk)
+    intent = _stripe_call(lambda: _client().v1.payment_intents.capture(
+        payment.intent_id, {"amount_to_capture": payment.amount_fen, "expand": ["latest_charge"]},
+        {"idempotency_key": key}))
+    fresh = _Fresh(max(_server_version(), after), intent=_from_stripe(intent_snapshot, intent))
     with transaction.atomic():
         payment = _locked_payment(payment.pk)
-        _apply_intent(payment, intent, actor=actor, source="capture")
+        _apply_fresh(payment, fresh, actor=actor, source="capture")
     _close_if_settled(payment.contract_id)
     return payment
 
@@ -349,8 +694,6 @@ def payment_check_refund(*, contract: Contract, refund_fen: int | None) -> None:
 
 def payment_refund(*, contract: Contract, actor: User | None, amount_fen: int | None = None, reason: str = "") -> Payment:
     """Refund a captured payment, whole (the rest not yet refunded) or `amount_fen`."""
-    import stripe
-
     if actor is not None and not (permissions.can_act_for(actor, contract.owner) or permissions.is_regulator(actor)):
         raise PermissionDenied(_("Only the project owner or a regulator may refund."))
     payment = live_payment(contract)
@@ -365,31 +708,33 @@ def payment_refund(*, contract: Contract, actor: User | None, amount_fen: int | 
         raise ValidationError({"amount_fen": [_("Refund from 1 to %(n)s fen.") % {"n": refundable}]})
     key = idempotency_key(contract=contract, action=f"refund{payment.refunds.count() + 1}", amount_fen=amount,
                           attempt=payment.attempt)
-    try:
-        refund = _to_dict(_client().v1.refunds.create({"payment_intent": payment.intent_id, "amount": amount,
-                                                       "metadata": {"contract_id": str(contract.pk)}},
-                                                      {"idempotency_key": key}))
-    except stripe.StripeError as exc:
-        raise PaymentUnavailable(exc) from exc
+    after = _held_version(payment.pk)
+    refund = _stripe_call(lambda: _client().v1.refunds.create(
+        {"payment_intent": payment.intent_id, "amount": amount, "metadata": {"contract_id": str(contract.pk)}},
+        {"idempotency_key": key}))
+    fresh = _Fresh(max(_server_version(), after), refunds=(_from_stripe(refund_snapshot, refund),))
     with transaction.atomic():
         payment = _locked_payment(payment.pk)
-        _apply_refund(payment, refund, actor=actor, reason=reason)
+        _apply_fresh(payment, fresh, actor=actor, source="refund", reason=reason)
+        row = PaymentRefund.objects.get(refund_id=fresh.refunds[0].id)
+        if reason and not row.reason:  # its webhook got here first: the refund is ours, say why
+            row.reason, row.created_by = reason, row.created_by or actor
+            row.save(update_fields=["reason", "created_by"])
+            audit_record(actor=actor, action="payment.refund_reason", obj=payment,
+                         after={"refund": row.refund_id, "reason": reason})
     return payment
 
 
 def payment_release(*, payment: Payment, actor: User | None, reason: str = "") -> Payment:
     """Cancel a PaymentIntent that has not been captured (releases a hold)."""
-    import stripe
-
     key = idempotency_key(contract=payment.contract, action="cancel", amount_fen=payment.amount_fen,
                           attempt=payment.attempt)
-    try:
-        intent = _to_dict(_client().v1.payment_intents.cancel(payment.intent_id, {}, {"idempotency_key": key}))
-    except stripe.StripeError as exc:
-        raise PaymentUnavailable(exc) from exc
+    after = _held_version(payment.pk)
+    intent = _stripe_call(lambda: _client().v1.payment_intents.cancel(payment.intent_id, {}, {"idempotency_key": key}))
+    fresh = _Fresh(max(_server_version(), after), intent=_from_stripe(intent_snapshot, intent))
     with transaction.atomic():
         payment = _locked_payment(payment.pk)
-        _apply_intent(payment, intent, actor=actor, source="cancel")
+        _apply_fresh(payment, fresh, actor=actor, source="cancel")
         if reason:
             audit_record(actor=actor, action="payment.release", obj=payment, after={"reason": reason})
     return payment
@@ -440,17 +785,30 @@ class WebhookResult:
     result: str
 
 
-def _intent_id_of(event_type: str, obj: dict) -> str | None:
-    if event_type.startswith("payment_intent."):
-        return obj.get("id")
-    intent = obj.get("payment_intent")
-    if isinstance(intent, dict):
-        return intent.get("id")
-    return intent
+@dataclass(frozen=True)
+class StripeEventIn:
+    """A verified, well-formed event: its object parsed when its type is one of WEBHOOK_EVENT_TYPES."""
+
+    id: str
+    type: str
+    created: int
+    payload: dict
+    obj: Snapshot | None
 
 
-def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookResult:
-    """Verify a webhook by its signature, store the event once and apply it once."""
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _verified_event(*, payload: bytes | str, signature: str | None) -> StripeEventIn:
+    """Verify the signature, then parse the event strictly: a malformed one is a ValidationError."""
     import stripe
 
     secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "")
@@ -458,61 +816,157 @@ def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookResult:
         raise ValidationError(_("Stripe webhooks are not configured on this site."), code="webhook_not_configured")
     if not signature:
         raise ValidationError(_("The Stripe-Signature header is missing."), code="bad_signature")
+    not_json = ValidationError(_("The webhook payload is not valid JSON."), code="bad_payload")
     try:
-        stripe.Webhook.construct_event(payload, signature, secret)
+        text = payload if isinstance(payload, str) else bytes(payload).decode("utf-8")
+        text.encode("utf-8")
+    except UnicodeError:
+        raise not_json from None
+    try:
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=WEBHOOK_TOLERANCE)
     except stripe.SignatureVerificationError:
         raise ValidationError(_("The Stripe signature does not match this payload; the event was refused."),
-                              code="bad_signature")
-    except ValueError:
-        raise ValidationError(_("The webhook payload is not valid JSON."), code="bad_payload")
-    event = json.loads(payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload)
-    event_id, event_type = str(event.get("id") or ""), str(event.get("type") or "")
-    if not event_id or not event_type:
-        raise ValidationError(_("The event has no id or type."), code="bad_payload")
-    obj = ((event.get("data") or {}).get("object")) or {}
-    intent_id = _intent_id_of(event_type, obj)
-    payment = Payment.objects.filter(intent_id=intent_id).first() if intent_id else None
-    close_contract = None
+                              code="bad_signature") from None
     try:
-        with transaction.atomic():
-            if payment is not None:
-                payment = _locked_payment(payment.pk)
-            stored = StripeEvent.objects.create(event_id=event_id, type=event_type, created=int(event.get("created") or 0),
-                                                payload=event, received_at=timezone.now(), payment=payment)
-            result = _apply_event(payment, event_type, obj)
-            stored.result = result
-            stored.save(update_fields=["result"])
-            if payment is not None:
-                close_contract = payment.contract_id
-    except IntegrityError:
-        existing = StripeEvent.objects.filter(event_id=event_id).first()
-        if existing is None:
-            raise
-        return WebhookResult(event_id, event_type, True, existing.result)
-    if close_contract is not None:
-        _close_if_settled(close_contract)
-    return WebhookResult(event_id, event_type, False, result)
+        event = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        raise not_json from None
+    bad = _unstorable_at(event)
+    if bad is not None:
+        raise MalformedEvent(bad)
+    r = _Reader(event, "")
+    event_id = r.text("id", pattern=_STRIPE_ID)
+    event_type = r.text("type", pattern=_EVENT_TYPE)
+    if len(event_type) > StripeEvent._meta.get_field("type").max_length:
+        raise MalformedEvent("type")
+    if event.get("object") not in (None, "event"):
+        raise MalformedEvent("object")
+    created = r.integer("created", low=EARLIEST_EVENT, high=_server_version() + EVENT_CLOCK_SKEW)
+    data = r.child("data")
+    if data is None:
+        raise MalformedEvent("data")
+    obj = data.obj.get("object")
+    if not isinstance(obj, dict):
+        raise MalformedEvent("data.object")
+    kind = _object_kind(event_type)
+    snapshot = _PARSERS[kind](obj, "data.object") if kind else None
+    return StripeEventIn(id=event_id, type=event_type, created=created, payload=event, obj=snapshot)
 
 
-def _apply_event(payment: Payment | None, event_type: str, obj: dict) -> str:
-    if payment is None:
-        return "ignored"
-    if event_type.startswith("payment_intent."):
-        if obj.get("object") not in (None, "payment_intent"):
-            return "ignored"
-        return "applied" if _apply_intent(payment, obj, actor=None, source=event_type) else "stale"
-    if event_type.startswith("charge.") and obj.get("object") == "charge":
-        refunded = int(obj.get("amount_refunded") or 0)
-        if refunded > payment.amount_refunded_fen:
-            before = payment.amount_refunded_fen
-            payment.amount_refunded_fen = refunded
-            payment.updated_at = timezone.now()
-            payment.save(update_fields=["amount_refunded_fen", "updated_at"])
-            audit_record(actor=None, action="payment.refund", obj=payment, before={"refunded": before},
-                         after={"refunded": refunded, "source": event_type})
-            return "applied"
-        return "stale"
-    if event_type.startswith(("refund.", "charge.refund.")) and obj.get("object") == "refund" and obj.get("id"):
-        _apply_refund(payment, obj, actor=None)
-        return "applied"
-    return "ignored"
+def _payment_for(event: StripeEventIn) -> Payment | None:
+    obj = event.obj
+    if obj is None:
+        return None
+    intent_id = obj.id if isinstance(obj, IntentSnapshot) else obj.intent_id
+    if intent_id:
+        return Payment.objects.filter(intent_id=intent_id).first()
+    if isinstance(obj, RefundSnapshot):  # a refund that names no PaymentIntent: ours if we know its id
+        row = PaymentRefund.objects.filter(refund_id=obj.id).select_related("payment").first()
+        return row.payment if row else None
+    return None
+
+
+def _check_refund_fits(payment: Payment, refund: RefundSnapshot, path: str) -> None:
+    if refund.amount > payment.amount_fen:
+        raise MalformedEvent(f"{path}.amount")
+    if refund.intent_id is not None and refund.intent_id != payment.intent_id:
+        raise MalformedEvent(f"{path}.payment_intent")
+    if PaymentRefund.objects.filter(refund_id=refund.id).exclude(payment=payment).exists():
+        raise MalformedEvent(f"{path}.id")
+
+
+def _check_fits(payment: Payment, event: StripeEventIn) -> None:
+    """The event's object is one of this payment's: its amounts can be the payment's."""
+    obj = event.obj
+    if isinstance(obj, IntentSnapshot):
+        if obj.amount != payment.amount_fen:
+            raise MalformedEvent("data.object.amount")
+        if obj.currency is not None and obj.currency != payment.currency:
+            raise MalformedEvent("data.object.currency")
+    elif isinstance(obj, RefundSnapshot):
+        _check_refund_fits(payment, obj, "data.object")
+    elif isinstance(obj, ChargeSnapshot):
+        if obj.amount != payment.amount_fen:
+            raise MalformedEvent("data.object.amount")
+        for i, refund in enumerate(obj.refunds):
+            _check_refund_fits(payment, refund, f"data.object.refunds.data.{i}")
+
+
+def _apply_event(payment: Payment, event: StripeEventIn, fresh: _Fresh | None) -> str:
+    """Apply the event's object (and, when it could not be ordered, Stripe's object just re-read)."""
+    obj, source = event.obj, event.type
+    mirror = {"version": event.created, "authoritative": False, "actor": None, "source": source}
+    results = []
+    if isinstance(obj, IntentSnapshot):
+        results.append(_mirror_intent(payment, obj, **mirror))
+    elif isinstance(obj, RefundSnapshot):
+        results.append(_mirror_refund(payment, obj, **mirror))
+    elif isinstance(obj, ChargeSnapshot):
+        results += [_mirror_refund(payment, refund, **mirror) for refund in obj.refunds]
+        if payment.amount_refunded_fen != obj.amount_refunded:
+            results.append(_NEEDS_READ)  # refunds we do not hold, or an older charge: read the refunds
+    if fresh is not None:
+        results += _apply_fresh(payment, fresh, actor=None, source=f"{source}, re-read")
+    elif _NEEDS_READ in results:
+        return _NEEDS_READ
+    return APPLIED if APPLIED in results else STALE
+
+
+class _NeedsRead(Exception):
+    def __init__(self, after: int):
+        super().__init__(after)
+        self.after = after  # the newest version held when the read was found needed
+
+
+def _read_for(payment: Payment, event: StripeEventIn, *, after: int) -> _Fresh:
+    obj = event.obj
+    if isinstance(obj, IntentSnapshot):
+        return _read_intent(payment.intent_id, after=after)
+    if isinstance(obj, RefundSnapshot):
+        return _read_refund(obj.id, after=after)
+    return _read_refunds(payment.intent_id, after=after)
+
+
+def _store_and_apply(event: StripeEventIn, payment: Payment | None, fresh: _Fresh | None) -> str:
+    with transaction.atomic():
+        if payment is not None:
+            payment = _locked_payment(payment.pk)
+            _check_fits(payment, event)
+        stored = StripeEvent.objects.create(event_id=event.id, type=event.type, created=event.created,
+                                            payload=event.payload, received_at=timezone.now(), payment=payment)
+        result = _apply_event(payment, event, fresh) if payment is not None else IGNORED
+        if result == _NEEDS_READ:
+            # Undo the lot; read Stripe without holding the locks, then again.
+            raise _NeedsRead(_held_version(payment.pk))
+        stored.result = result
+        stored.save(update_fields=["result"])
+    return result
+
+
+def webhook_receive(*, payload: bytes, signature: str | None) -> WebhookResult:
+    """Verify a webhook by its signature, check it is well formed, store it once and apply it once,
+    by version (see the module's docstring)."""
+    event = _verified_event(payload=payload, signature=signature)
+    existing = StripeEvent.objects.filter(event_id=event.id).first()
+    if existing is not None:
+        return WebhookResult(event.id, event.type, True, existing.result)
+    payment = _payment_for(event)
+    fresh = None
+    while True:
+        try:
+            result = _store_and_apply(event, payment, fresh)
+        except _NeedsRead as needed:
+            if fresh is not None:  # cannot happen: with Stripe's object at hand nothing is left to read
+                raise
+            # Unreachable: 400 payment_unavailable, nothing stored; Stripe delivers the event again.
+            fresh = _read_for(payment, event, after=needed.after)
+            continue
+        except IntegrityError:
+            existing = StripeEvent.objects.filter(event_id=event.id).first()
+            if existing is None:
+                raise
+            return WebhookResult(event.id, event.type, True, existing.result)
+        break
+    if payment is not None:
+        _close_if_settled(payment.contract_id)
+    return WebhookResult(event.id, event.type, False, result)

@@ -141,6 +141,12 @@ def membership_add(*, actor: User | None, organization: Organization, user: User
             permissions.require_manage(actor, organization)
     if role not in Membership.Role.values:
         raise ValidationError({"role": [_("Unknown role.")]})
+    if (organization.kind == Organization.Kind.AGENCY and not _bootstrap
+            and not Membership.objects.filter(organization=organization, user=user).exists()):
+        # An agency's people join by accepting an invitation (agencies.services.invitation_accept), with
+        # their consent and the agency's standing checked; only an existing member's role changes here.
+        raise ValidationError({"user": ValidationError(_("A person joins an agency only by accepting its invitation."),
+                                                       code="invitation_required")})
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(user=user, organization=organization,
                                                                defaults={"role": role})

@@ -35,11 +35,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", default=False)
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
-SECRET_KEY = os.environ.get("SECRET_KEY") or _DEV_SECRET
-if SECRET_KEY == _DEV_SECRET and not DEBUG and not env_bool("ALLOW_DEV_SECRET", True):
-    raise RuntimeError("SECRET_KEY must be set in production")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+# The development key is public (it is in this file): only DEBUG may run on it. With DEBUG off the
+# site refuses to start on a missing, public or weak SECRET_KEY (sessions, password-reset links,
+# invitations and signed URLs would be forgeable by anyone who reads this repository).
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-secret-key-change-me-in-production-0123456789"
+KNOWN_SECRET_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "secret", "dev"})
+
+
+def production_secret_problem(key: str) -> str | None:
+    """Why `key` may not sign a production site, or None."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if key in KNOWN_SECRET_KEYS or key.startswith("django-insecure-"):
+        return "SECRET_KEY is a published development key"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "SECRET_KEY is too weak (at least 50 characters, e.g. `openssl rand -hex 32`)"
+    return None
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
+if not DEBUG and (_problem := production_secret_problem(SECRET_KEY)):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"{_problem}: with DEBUG off the site does not start on it. Set SECRET_KEY in the "
+                               "environment (`openssl rand -hex 32`), or DEBUG=1 on a development machine.")
+DEVELOPMENT_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", DEVELOPMENT_ALLOWED_HOSTS)
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the client
+# address of throttles and the login lockout is read through them only (market/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -90,6 +114,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.ContentSecurityPolicyMiddleware",
+    # Refuses control characters, deep JSON and ids beyond any column with 400/404, before any view reads them;
+    # after Locale (the message's language) and the header middleware (its 400 gets their headers).
+    "market.input_guard.InputGuardMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "market.page_cache.PublicPageCacheMiddleware",  # innermost: the others treat cached responses too
 ]
@@ -119,6 +146,9 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        # A persistent connection is checked before each request reuses it: a backend killed while idle
+        # (a database restart, a failover, an idle timeout) costs a reconnect, not a failed request.
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -130,8 +160,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "market.User"
 
+# Every password check goes through the login lockout (market/lockout.py): the backend replaces ModelBackend.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "market.lockout.LockoutBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
@@ -181,7 +212,9 @@ WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # E-mail: console by default.
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@zjcs.gd.gov.cn")
 if os.environ.get("EMAIL_HOST"):
     EMAIL_HOST = os.environ["EMAIL_HOST"]
@@ -226,7 +259,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "market.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min")},
+    # Every call is throttled by client address (anonymous) or user; log-ins and sign-ups more tightly.
+    # An empty rate turns that throttle off (`manage.py bench` does, to measure the code, not the limit).
+    "DEFAULT_THROTTLE_CLASSES": ["market.api.throttling.AnonThrottle", "market.api.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_ANON_RATE", "600/min") or None,
+        "user": os.environ.get("API_USER_RATE", "3000/min") or None,
+        "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min") or None,
+        "register": os.environ.get("REGISTER_THROTTLE_RATE", "10/hour") or None,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "广东省网上中介服务超市 API",
@@ -238,6 +279,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["market.api.schema.only_public_api"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "market.api.schema.document_uri_too_long"],
     "ENUM_NAME_OVERRIDES": {
         "QuoteModeEnum": "market.models.QuoteMode",
         "SelectionMethodEnum": "market.models.SelectionMethod",

@@ -4,12 +4,21 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from wagtail import urls as wagtail_urls
+from wagtail import views as wagtail_views
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
+from wagtail.documents.views import serve as wagtaildocs_serve
 
 from . import views
+from .lockout import guard_page_password
 
 urlpatterns = [
+    # Wagtail's shared page and document passwords, behind the lockout's per-address guard (market/lockout.py);
+    # these come before Wagtail's own routes of the same paths and names.
+    path("_util/authenticate_with_password/<int:page_view_restriction_id>/<int:page_id>/",
+         guard_page_password(wagtail_views.authenticate_with_password), name="wagtailcore_authenticate_with_password"),
+    path("documents/authenticate_with_password/<int:restriction_id>/",
+         guard_page_password(wagtaildocs_serve.authenticate_with_password), name="wagtaildocs_authenticate_with_password"),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
@@ -39,3 +48,8 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += [path("", include(wagtail_urls))]
+
+# Errors raised outside the API's views (a route that does not exist, a body refused before any view)
+# are JSON under /api/, like every other API error; pages elsewhere.
+handler404 = "market.api.errors.page_not_found"
+handler400 = "market.api.errors.bad_request"

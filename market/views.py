@@ -11,7 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import permissions, selectors, services
+from . import permissions, ratelimit, selectors, services
+from .api.throttling import register_rate
+from .client_address import client_address
 from .forms import LoginForm, MemberForm, OrganizationForm, RegulatorForm, SignupForm, VerifyForm
 from .models import Organization, User
 
@@ -56,6 +58,10 @@ class LoginView(auth_views.LoginView):
 @require_http_methods(["GET", "POST"])
 def signup(request):
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and ratelimit.hit("register", client_address(request), register_rate()) is not None:
+        form.is_valid()
+        form.add_error(None, _("Too many sign-ups from your address. Try again in an hour."))
+        return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_register(username=form.cleaned_data["username"], email=form.cleaned_data["email"],
@@ -65,7 +71,7 @@ def signup(request):
                 exc.error_dict["password1"] = exc.error_dict.pop("password")
             apply_validation_error(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="market.lockout.LockoutBackend")
             messages.success(request, _("Your account is ready. Register your organization to start."))
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -111,6 +117,8 @@ def organization_detail(request, pk: int):
 def organization_members(request, pk: int):
     org = get_object_or_404(Organization, pk=pk)
     permissions.require_manage(request.user, org)
+    if org.kind == Organization.Kind.AGENCY:
+        return _agency_members(request, org)
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = User.objects.filter(username=form.cleaned_data["username"]).first()
@@ -121,6 +129,42 @@ def organization_members(request, pk: int):
             messages.success(request, _("Member saved."))
             return redirect("organization-detail", pk=org.pk)
     return render(request, "market/member_form.html", {"form": form, "org": org}, status=400 if form.errors else 200)
+
+
+def _agency_members(request, org: Organization):
+    """An agency's people are the agency's act: refused to a black-listed agency, and a person joins
+    only by accepting an invitation (agencies.services.invitation_create), never by being added."""
+    from agencies import services as agency_services
+    from agencies.selectors import agency_current_registration
+    from credit.standing import uscc_refusal
+
+    refusal = uscc_refusal(uscc=org.uscc)
+    if refusal:
+        raise PermissionDenied(refusal.message)
+    agency = agency_current_registration(organization=org)
+    if agency is None:
+        raise PermissionDenied(_("This agency has no registration whose staff could be managed."))
+    form = MemberForm(request.POST or None)
+    if request.method != "POST":
+        return redirect("agencies:staff", pk=agency.pk)
+    if form.is_valid():
+        user = User.objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            form.add_error("username", _("No account has this user name."))
+        elif not user.email:
+            form.add_error("username", _("This account has no e-mail address to send the invitation to."))
+        else:
+            try:
+                agency_services.invitation_create(actor=request.user, agency=agency, email=user.email,
+                                                  role=form.cleaned_data["role"],
+                                                  accept_url_base=request.build_absolute_uri("/"))
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, _("Invitation sent to %(email)s: the person joins the agency when they "
+                                            "accept it.") % {"email": user.email})
+                return redirect("agencies:staff", pk=agency.pk)
+    return render(request, "market/member_form.html", {"form": form, "org": org}, status=400)
 
 
 @login_required

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency
 from credit.models import BreachRule
+from market.form_fields import ModelMultipleIdChoiceField
 from market.models import Organization, Region, ServiceItem, ServiceRequest, User
 
 from .models import ComplaintOutcome, ComplaintStatus, InspectionOutcome, NotificationKind, SubjectType
@@ -16,7 +17,7 @@ class DismissForm(forms.Form):
 
 
 class EscalateForm(forms.Form):
-    agencies = forms.ModelMultipleChoiceField(label=_("Agencies to record a breach against"), queryset=Agency.objects.none(),
+    agencies = ModelMultipleIdChoiceField(label=_("Agencies to record a breach against"), queryset=Agency.objects.none(),
                                               widget=forms.CheckboxSelectMultiple)
     rule = forms.ModelChoiceField(label=_("Breach rule"), queryset=BreachRule.objects.filter(is_active=True))
     note = forms.CharField(label=_("Regulator's note (added to the evidence)"), required=False,
@@ -82,15 +83,15 @@ class ComplaintActionForm(forms.Form):
 class PlanForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(label=_("Scope and basis"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    service_items = forms.ModelMultipleChoiceField(
+    service_items = ModelMultipleIdChoiceField(
         label=_("Service items (empty: all)"), required=False,
         queryset=ServiceItem.objects.filter(is_active=True).order_by("code"))
-    regions = forms.ModelMultipleChoiceField(
+    regions = ModelMultipleIdChoiceField(
         label=_("Regions (empty: the whole province)"), required=False,
         queryset=Region.objects.filter(level__in=[Region.Level.PROVINCE, Region.Level.PREFECTURE]).order_by("code"))
-    sample_size = forms.IntegerField(label=_("Agencies to inspect"), min_value=1)
-    inspectors_per_agency = forms.IntegerField(label=_("Inspectors per agency"), min_value=1, initial=2)
-    inspectors = forms.ModelMultipleChoiceField(label=_("Pool of inspectors"), queryset=User.objects.none(),
+    sample_size = forms.IntegerField(label=_("Agencies to inspect"), min_value=1, max_value=100_000)
+    inspectors_per_agency = forms.IntegerField(label=_("Inspectors per agency"), min_value=1, max_value=100, initial=2)
+    inspectors = ModelMultipleIdChoiceField(label=_("Pool of inspectors"), queryset=User.objects.none(),
                                                 widget=forms.CheckboxSelectMultiple)
     draw_at = forms.DateTimeField(label=_("Draw time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                   input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])

@@ -91,3 +91,12 @@ def no_stripe(settings):
     settings.STRIPE_PUBLISHABLE_KEY = ""
     settings.STRIPE_WEBHOOK_SECRET = ""
     settings.STRIPE_API_BASE = ""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: throttle windows, lockout counters and cached pages of an
+    earlier test do not leak into the next."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -70,5 +70,14 @@ def agency_admin(agency: Agency):
     return org_admin(agency.organization)
 
 
+def agency_member_add(agency: Agency, user, role: str = "staff", *, actor=None):
+    """A person joins an agency the only way there is: invited by its administrator, and accepting."""
+    from agencies import services as agency_services
+
+    _invitation, token = agency_services.invitation_create(actor=actor or agency_admin(agency), agency=agency,
+                                                           email=user.email, role=role)
+    return agency_services.invitation_accept(user=user, token=token)
+
+
 __all__ = ["PASSWORD", "freeze", "item_with_qualification", "active_agency", "request_fields", "published_request",
-           "agency_admin"]
+           "agency_admin", "agency_member_add"]

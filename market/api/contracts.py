@@ -22,7 +22,7 @@ from ..contract_models import (EVALUATION_DIMENSIONS, Contract, Deliverable, Del
                                ExtensionRequest)
 from .errors import error_response
 from .pagination import PAGE_NOT_FOUND
-from .serializers import ErrorSerializer
+from .serializers import ErrorSerializer, IdField
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
           409: ErrorSerializer}
@@ -146,7 +146,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
 
 class EvaluationWriteSerializer(serializers.Serializer):
-    contract = serializers.IntegerField()
+    contract = IdField()
     quality = serializers.IntegerField(min_value=1, max_value=5)
     timeliness = serializers.IntegerField(min_value=1, max_value=5)
     attitude = serializers.IntegerField(min_value=1, max_value=5)
@@ -161,15 +161,15 @@ class SideSerializer(serializers.Serializer):
 
 
 class RefuseSerializer(SideSerializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=2000)
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 
 class DeliveryUploadSerializer(serializers.Serializer):
-    note = serializers.CharField()
+    note = serializers.CharField(max_length=4000)
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
 
 
@@ -351,12 +351,12 @@ class DeliveryReturnView(_Authenticated):
 
 class ExtensionWriteSerializer(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=contract_services.MAX_EXTENSION_DAYS)
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=2000)
 
 
 class ExtensionDecideSerializer(serializers.Serializer):
     grant = serializers.BooleanField()
-    note = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 @extend_schema(tags=["contracts"])

@@ -16,7 +16,7 @@ from .. import request_selectors, request_services
 from ..models import (Organization, QualificationType, QuoteMode, Region, RequestQuestion, SelectionMethod, ServiceItem,
                       ServiceRequest)
 from .pagination import PAGE_NOT_FOUND
-from .serializers import ErrorSerializer
+from .serializers import ErrorSerializer, FenField, IdField
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 
@@ -27,7 +27,7 @@ class CriterionSerializer(serializers.Serializer):
 
 
 class AvoidanceSerializer(serializers.Serializer):
-    agency_id = serializers.IntegerField()
+    agency_id = IdField()
     reason = serializers.CharField(max_length=255)
 
 
@@ -38,12 +38,12 @@ class RequestWriteSerializer(serializers.Serializer):
     project_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
     service_item = serializers.SlugRelatedField(slug_field="code", queryset=ServiceItem.objects.filter(is_active=True))
     region = serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), required=False)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     fiscal_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
     state_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
     social_share = serializers.IntegerField(min_value=0, max_value=100, default=0)
     quote_mode = serializers.ChoiceField(choices=QuoteMode.choices, default=QuoteMode.PRICE)
-    budget_fen = serializers.IntegerField(min_value=1, max_value=10**14)
+    budget_fen = FenField(min_value=1)
     discount_min_bp = serializers.IntegerField(min_value=0, max_value=10000, required=False, allow_null=True)
     discount_max_bp = serializers.IntegerField(min_value=0, max_value=10000, required=False, allow_null=True)
     service_term_days = serializers.IntegerField(min_value=1, max_value=3650)
@@ -51,14 +51,14 @@ class RequestWriteSerializer(serializers.Serializer):
                                                            queryset=QualificationType.objects.all())
     selection_method = serializers.ChoiceField(choices=SelectionMethod.choices)
     price_weight = serializers.IntegerField(min_value=1, max_value=100, required=False, allow_null=True)
-    quality_criteria = CriterionSerializer(many=True, required=False)
-    direct_exemption = serializers.CharField(required=False, allow_blank=True)
+    quality_criteria = CriterionSerializer(many=True, required=False, max_length=100)
+    direct_exemption = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     bid_deadline = serializers.DateTimeField()
     selection_time = serializers.DateTimeField(required=False)
     min_bidders = serializers.IntegerField(min_value=1, max_value=50, required=False, allow_null=True)
     contact_name = serializers.CharField(max_length=64)
     contact_phone = serializers.CharField(max_length=32)
-    avoidances = AvoidanceSerializer(many=True, required=False)
+    avoidances = AvoidanceSerializer(many=True, required=False, max_length=500)
 
 
 class QuestionSerializer(serializers.ModelSerializer):
@@ -203,11 +203,11 @@ class RequestDetailView(APIView):
 
 
 class RequestReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=5000)
 
 
 class AmendSerializer(RequestWriteSerializer):
-    reason = serializers.CharField()
+    reason = serializers.CharField(max_length=5000)
 
 
 @extend_schema(tags=["requests"])
@@ -266,12 +266,12 @@ class RequestReissueView(APIView):
 
 
 class AskSerializer(serializers.Serializer):
-    question = serializers.CharField()
-    organization = serializers.IntegerField(required=False, help_text=_("Agency organization id (default: your only one)"))
+    question = serializers.CharField(max_length=2000)
+    organization = IdField(required=False, help_text=_("Agency organization id (default: your only one)"))
 
 
 class AnswerSerializer(serializers.Serializer):
-    answer = serializers.CharField()
+    answer = serializers.CharField(max_length=5000)
 
 
 @extend_schema(tags=["requests"])

@@ -6,13 +6,14 @@ from rest_framework import generics, status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .. import selectors, services
+from ..lockout import LOCKED_MESSAGE, client_address, is_locked
 from ..models import Organization, Region
 from . import serializers as s
 from .pagination import PAGE_NOT_FOUND
+from .throttling import AnonThrottle, LoginThrottle, RegisterThrottle
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
 TOO_MANY = {429: s.ErrorSerializer}  # repeated failed log-ins lock the name for a while; the login rate is throttled
@@ -22,25 +23,19 @@ class TokenView(APIView):
     """Exchange a user name and password for an API token."""
 
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [LoginThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer, **ERRORS, **TOO_MANY}, tags=["auth"])
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from ..lockout import client_address, is_locked, record_failure, record_success
-
         username = data.validated_data["username"]
-        address = client_address(request)
-        if is_locked(username, address):
-            return Response({"message": _("Too many failed log-ins. Try again in 15 minutes or reset your password."),
-                             "field": None, "code": "locked"}, status=429)
+        if is_locked(username, client_address(request)):  # the backend would refuse (market/lockout.py): say why
+            return Response({"message": str(LOCKED_MESSAGE), "field": None, "code": "locked"}, status=429)
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
-            record_failure(username, address)
             raise ValidationError({"non_field_errors": [_("The user name or password is wrong.")]})
-        record_success(username, address)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "user_id": user.pk})
 
@@ -49,8 +44,10 @@ class RegisterView(APIView):
     """Create an account, and optionally the owner organization it acts for."""
 
     authentication_classes: list = []
+    throttle_classes = [AnonThrottle, RegisterThrottle]
 
-    @extend_schema(request=s.RegisterSerializer, responses={201: s.RegisterResponseSerializer, **ERRORS}, tags=["auth"])
+    @extend_schema(request=s.RegisterSerializer, responses={201: s.RegisterResponseSerializer, **ERRORS, **TOO_MANY},
+                   tags=["auth"])
     def post(self, request):
         data = s.RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)

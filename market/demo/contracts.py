@@ -221,7 +221,8 @@ def _build_request(*, rng: random.Random, target: str, now: dt.datetime, admins:
             if made == 3:
                 break
             agency = Agency.objects.select_related("organization").get(pk=agency_id)
-            with server_time(published_at + dt.timedelta(hours=6 + n)):
+            # Between publication and the deadline, however short the bidding window is (demos shorten it).
+            with server_time(published_at + (deadline - published_at) * (0.5 + 0.1 * n)):
                 try:
                     bid_services.bid_submit(actor=_admin(agency_orgs[agency_id], admins), request=request,
                                             agency=agency, price_fen=int(budget * (0.80 + 0.05 * made)),

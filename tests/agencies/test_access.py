@@ -11,8 +11,8 @@ from agencies import services
 from agencies.models import AgencyInvitation, AgencyServiceItem, LicenceFile
 from market import permissions as market_permissions
 from market.models import Membership, User
-from market.services import membership_add
 from tests.factories import agency_admin, make_agency, make_regulator, make_user, pdf_upload
+from tests.request_factories import agency_member_add
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_pages_refuse_another_agencys_staff(client, two_agencies):
 def test_staff_edit_the_draft_but_only_admins_manage_staff(client):
     agency = make_agency(status="draft")
     staff = make_user()
-    membership_add(actor=agency_admin(agency), organization=agency.organization, user=staff, role=Membership.Role.STAFF)
+    agency_member_add(agency, staff, actor=agency_admin(agency))
     client.force_login(staff)
     assert client.get(f"/agencies/register/{agency.pk}/items/").status_code == 200
     assert client.get(f"/agencies/{agency.pk}/staff/").status_code == 403
@@ -219,7 +219,7 @@ def test_a_forged_or_revoked_invitation_is_refused():
 def test_staff_cannot_invite():
     agency = make_agency(status="draft")
     staff = make_user()
-    membership_add(actor=agency_admin(agency), organization=agency.organization, user=staff, role=Membership.Role.STAFF)
+    agency_member_add(agency, staff, actor=agency_admin(agency))
     with pytest.raises(PermissionDenied):
         services.invitation_create(actor=staff, agency=agency, email="friend@example.com", role="admin")
 
@@ -237,7 +237,7 @@ def test_the_last_admin_cannot_be_demoted(client):
 def test_admin_changes_a_role_and_removes_a_member(client):
     agency = make_agency(status="draft")
     admin, staff = agency_admin(agency), make_user()
-    membership_add(actor=admin, organization=agency.organization, user=staff, role=Membership.Role.STAFF)
+    agency_member_add(agency, staff, actor=admin)
     client.force_login(admin)
     page = client.get(f"/agencies/{agency.pk}/staff/")
     assert staff.username in page.content.decode()
@@ -252,7 +252,7 @@ def test_admin_changes_a_role_and_removes_a_member(client):
 def test_a_removed_member_loses_access_to_the_draft(client):
     agency = make_agency(status="draft")
     admin, staff = agency_admin(agency), make_user()
-    membership_add(actor=admin, organization=agency.organization, user=staff, role=Membership.Role.STAFF)
+    agency_member_add(agency, staff, actor=admin)
     services.staff_remove(actor=admin, agency=agency, user=staff)
     client.force_login(staff)
     assert client.get(f"/agencies/{agency.pk}/desk/").status_code == 403

@@ -9,8 +9,8 @@ from django.utils import timezone
 from agencies import services
 from agencies.models import Agency, AgencyStatus, PublicityObjection
 from market.models import AuditEvent, Membership, Organization
-from market.services import membership_add
 from tests.factories import agency_admin, make_agency, make_regulator, make_user, next_uscc, region
+from tests.request_factories import agency_member_add
 
 pytestmark = pytest.mark.django_db
 S = AgencyStatus
@@ -98,7 +98,7 @@ def test_another_agencys_admin_cannot_submit_or_withdraw():
 def test_staff_may_submit_but_only_an_admin_may_withdraw():
     agency = make_agency(status="draft")
     staff = make_user()
-    membership_add(actor=agency_admin(agency), organization=agency.organization, user=staff, role=Membership.Role.STAFF)
+    agency_member_add(agency, staff, actor=agency_admin(agency))
     with pytest.raises(PermissionDenied):
         services.agency_transition(agency=agency, to=S.WITHDRAWN, actor=staff)
     services.agency_transition(agency=agency, to=S.SUBMITTED, actor=staff)

@@ -123,3 +123,45 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
             return value
         time.sleep(interval)
     return predicate()
+
+
+# --- payer journeys localstripe can play, and Stripe events built from its objects ---------------------------
+
+THREE_D_SECURE_CARD = "4000002760003184"  # confirm → requires_action (3-D Secure)
+SEPA_IBAN_FAILING = "DE62370400440532013001"  # confirm → processing, then the debit fails
+
+
+def card_method(base: str, number: str = "4242424242424242") -> str:
+    return client(base).v1.payment_methods.create(
+        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}).id
+
+
+def sepa_method(base: str, iban: str = SEPA_IBAN_FAILING) -> str:
+    return client(base).v1.payment_methods.create({"type": "sepa_debit", "sepa_debit": {"iban": iban}}).id
+
+
+def confirm_with(base: str, intent_id: str, method_id: str) -> dict:
+    """The payer's browser: attach a payment method and confirm."""
+    c = client(base)
+    c.v1.payment_intents.update(intent_id, {"payment_method": method_id})
+    return c.v1.payment_intents.confirm(intent_id).to_dict()
+
+
+def authenticate(base: str, intent_id: str, *, success: bool) -> dict:
+    """The payer passes or fails 3-D Secure (localstripe's /_authenticate, what the bank's page does)."""
+    secret = retrieve_intent(base, intent_id)["client_secret"]
+    data = urllib.parse.urlencode({"client_secret": secret, "success": "true" if success else "false"}).encode()
+    request = urllib.request.Request(f"{base}/v1/payment_intents/{intent_id}/_authenticate", data=data,
+                                     headers={"Authorization": f"Bearer {API_KEY}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def retrieve_charge(base: str, intent_id: str) -> dict:
+    intent = client(base).v1.payment_intents.retrieve(intent_id, {"expand": ["latest_charge"]}).to_dict()
+    return intent["latest_charge"]
+
+
+def signed_event(event_id: str, event_type: str, obj: dict, created: int) -> tuple[bytes, str]:
+    payload = event_payload(event_id, event_type, obj, created=created)
+    return payload, sign(payload)

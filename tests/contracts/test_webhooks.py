@@ -185,7 +185,9 @@ def test_events_in_order_and_out_of_order_end_in_the_same_state(client, stripe_o
 
 
 @pytest.mark.django_db
-def test_refund_events_only_ever_raise_the_refunded_amount(client, stripe_on):
+def test_an_older_charge_refunded_event_leaves_the_total_stripe_has(client, stripe_on):
+    """The refunded total is the refunds' (recomputed, not a maximum): an older charge.refunded that
+    lists fewer refunds is re-read from Stripe and changes nothing."""
     contract, _t = signed_contract(pay_on_acceptance=False)
     start = payments.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)

@@ -21,7 +21,7 @@ from bids import services as bid_services
 from credit import services as credit_services
 from credit.models import BreachRule
 from market.models import Organization, RequestStatus
-from tests.factories import make_regulator, next_uscc, org_admin
+from tests.factories import make_regulator, make_user, next_uscc, org_admin
 from tests.request_factories import active_agency, agency_admin, freeze, published_request
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +35,7 @@ AGENCY_ROUTES = {
     "contracts:confirm", "api:contract-confirm",
     "agencies:register", "agencies_api:agency-list", "agencies:register-step", "agencies_api:agency-detail",
     "agencies_api:agency-submit", "agencies:staff", "agencies_api:qualification-list", "agencies_api:licence-file-list",
+    "organization-members",
 }
 # Routes an agency uses that stay open to a banned one, and why.
 EXEMPT = {
@@ -84,7 +85,7 @@ NOT_AGENCY_ACTS = {
     "supervision:plan-json", "supervision:complaint-mine", "supervision:inbox", "supervision:inbox-open",
     "supervision:inbox-read", "supervision:preferences", "signup", "login", "logout", "password_reset",
     "password_reset_done", "password_reset_confirm", "password_reset_complete", "dashboard", "organization-new",
-    "organization-detail", "organization-members", "regulator-verifications", "regulator-verify", "regulator-new",
+    "organization-detail", "regulator-verifications", "regulator-verify", "regulator-new",
     "healthz", "healthz-db", "contracts:list", "contracts:detail", "contracts:for-request", "contracts:terms",
     "contracts:delivery-review", "set_language", "contracts:cancel", "contracts:close", "contracts:evaluation-create",
     "contracts:evaluation-hide", "contracts:extension-decide", "contracts:new-round", "contracts:pay",
@@ -116,6 +117,81 @@ def _route_names() -> set[str]:
 def test_every_route_is_classified():
     unclassified = _route_names() - AGENCY_ROUTES - set(EXEMPT) - NOT_AGENCY_ACTS
     assert not unclassified, f"classify these routes for the black-list rule: {sorted(unclassified)}"
+
+
+# Calls that change an agency's people or registration: a view that makes one is an agency act.
+AGENCY_PEOPLE_CALLS = ("membership_add", "membership_remove", "invitation_create", "invitation_revoke",
+                       "staff_role_set", "staff_remove", "_agency_members", "agency_update", "agency_submit",
+                       "qualification_add", "licence_file_add", "practitioner_")
+
+
+def _views_by_route() -> dict[str, object]:
+    views: dict[str, object] = {}
+
+    def walk(resolver, prefix="", namespace=""):
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                if (prefix + str(p.pattern)).startswith(SKIPPED_PREFIXES):
+                    continue
+                ns = f"{namespace}:{p.namespace}".strip(":") if p.namespace else namespace
+                walk(p, prefix + str(p.pattern), ns)
+            elif isinstance(p, URLPattern) and p.name:
+                views[f"{namespace}:{p.name}" if namespace else p.name] = p.callback
+
+    walk(get_resolver())
+    return views
+
+
+def _source_of(callback) -> str:
+    import inspect
+
+    target = getattr(callback, "view_class", None) or getattr(callback, "cls", None) or inspect.unwrap(callback)
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return ""
+
+
+def test_routes_that_change_an_agencys_people_or_registration_are_agency_acts():
+    """The route table cannot call such a route "not an agency act": a view whose code changes an
+    agency's members, invitations or registration must be checked against the black list (or be
+    exempt with a reason)."""
+    views = _views_by_route()
+    wrong = sorted(name for name in NOT_AGENCY_ACTS if name in views
+                   and any(call in _source_of(views[name]) for call in AGENCY_PEOPLE_CALLS))
+    assert not wrong, f"these routes change an agency's people or registration but are not agency acts: {wrong}"
+    for name in ("organization-members", "agencies:staff"):
+        assert name in AGENCY_ROUTES
+
+
+def test_an_agency_takes_on_people_only_by_invitation(client, world):
+    """The agency's administrator names an existing account: an invitation goes to its e-mail address,
+    and the account is a member only once it accepts."""
+    from django.core import mail
+
+    from agencies import services as agency_services
+    from agencies.models import AgencyInvitation
+    from market.models import Membership
+
+    before = Membership.objects.filter(organization=world.agency.organization).count()
+    response = _cases()["organization-members"](client, world)
+    assert response.status_code == 302 and response["Location"].endswith(f"/agencies/{world.agency.pk}/staff/")
+    assert Membership.objects.filter(organization=world.agency.organization).count() == before
+    invitation = AgencyInvitation.objects.get(agency=world.agency, email=world.newcomer.email)
+    assert any(world.newcomer.email in m.to for m in mail.outbox)
+    agency_services.invitation_accept(user=world.newcomer, token=agency_services.invitation_token(invitation))
+    assert Membership.objects.filter(organization=world.agency.organization, user=world.newcomer).exists()
+
+
+def test_the_membership_service_refuses_to_add_people_to_an_agency_directly(world):
+    from django.core.exceptions import ValidationError
+
+    from market import services as market_services
+
+    with pytest.raises(ValidationError) as exc:
+        market_services.membership_add(actor=world.user, organization=world.agency.organization, user=world.newcomer,
+                                       role="staff")
+    assert exc.value.error_dict["user"][0].code == "invitation_required"
 
 
 # --- the world each route is tried in -----------------------------------------------------------------------------
@@ -237,6 +313,9 @@ def _cases():
         "agencies_api:agency-detail": lambda c, w: _api(w.user, "patch", f"/api/v1/agencies/{w.draft.pk}/",
                                                         {"introduction": "更新简介"}),
         "agencies_api:agency-submit": lambda c, w: _api(w.user, "post", f"/api/v1/agencies/{w.draft.pk}/submit/", {}),
+        "organization-members": lambda c, w: _web(c, w.user, "post",
+                                                  f"/accounts/organizations/{w.agency.organization_id}/members/",
+                                                  {"username": w.newcomer.username, "role": "staff"}),
         "agencies:staff": lambda c, w: _web(c, w.user, "post", f"/agencies/{w.agency.pk}/staff/",
                                             {"email": "new.staff@example.com", "role": "staff"}),
         "agencies_api:qualification-list": lambda c, w: _api(w.user, "post", f"/api/v1/agencies/{w.agency.pk}/qualifications/", {
@@ -263,6 +342,7 @@ def world(settings, tmp_path):
                                                           "OPTIONS": {"location": str(tmp_path)}}}
     w = World()
     w.twin = active_agency(item=w.open_request.service_item)  # bids through w.twin when the route creates a bid
+    w.newcomer = make_user("newcomer")  # an existing account an agency tries to take on
     return w
 
 

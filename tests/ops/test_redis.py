@@ -1,6 +1,7 @@
 """Production pieces this machine can run: Redis as the shared cache (login lockout counters are
 shared by every worker), gunicorn serving the site."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -41,7 +42,8 @@ def test_lockout_counters_live_in_redis_shared_by_workers(settings):
 
 def test_gunicorn_serves_the_site(tmp_path):
     db = tmp_path / "g.sqlite3"
-    env = {"DATABASE_URL": f"sqlite:///{db}", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "PATH": "/usr/bin:/bin"}
+    env = {"DATABASE_URL": f"sqlite:///{db}", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "PATH": "/usr/bin:/bin",
+           "SECRET_KEY": os.environ["SECRET_KEY"]}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,8 @@ from bids.models import Bid, ResultObjection
 from market import request_services, services
 from market.models import Membership, RequestQuestion
 from tests.factories import make_owner, make_regulator, make_user, org_admin
-from tests.request_factories import active_agency, agency_admin, freeze, item_with_qualification, published_request
+from tests.request_factories import (active_agency, agency_admin, agency_member_add, freeze, item_with_qualification,
+                                     published_request)
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +30,7 @@ class World:
         services.membership_add(actor=org_admin(self.owner), organization=self.owner, user=self.owner_staff, role="staff")
         self.agency = active_agency(item=item)
         self.agency_staff = make_user()
-        services.membership_add(actor=agency_admin(self.agency), organization=self.agency.organization,
-                                user=self.agency_staff, role="staff")
+        agency_member_add(self.agency, self.agency_staff)
         self.other_agency = agency_admin(active_agency(item=item))
         self.other_owner = org_admin(make_owner(verified=True))
         self.regulator = make_regulator()

@@ -22,6 +22,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess  # nosec B404
@@ -121,6 +122,9 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "DEBUG": "0"}
+        env.setdefault("SECRET_KEY", secrets.token_hex(32))  # production settings refuse to start without a key
+        for rate in ("API_ANON_RATE", "API_USER_RATE", "LOGIN_THROTTLE_RATE"):
+            env.setdefault(rate, "")  # measure the code, not the throttles (one client address sends everything)
         env.setdefault("DB_CONN_MAX_AGE", "60")  # persistent connections, as in production
         cmd = [sys.executable, "-m", "gunicorn", "market.wsgi", "--workers", str(self.workers),
                "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "120"]
