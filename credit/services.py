@@ -59,7 +59,7 @@ def score_for(*, breach_points: int, evaluation_average: float | None) -> int:
 
 def _evaluation_average(agency: Agency) -> float | None:
     try:
-        from market.contract_selectors import evaluation_average
+        from market.contracts.selectors import evaluation_average
     except ImportError:
         return None
     return evaluation_average(agency=agency)

@@ -59,4 +59,4 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 # Contracts, deliveries, payments, Stripe events and evaluations.
-from . import contract_admin  # noqa: E402,F401
+from .contracts import admin as contract_admin  # noqa: E402,F401

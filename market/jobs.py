@@ -10,7 +10,9 @@ import datetime as dt
 # drafted in the same run.
 import bids.jobs  # noqa: F401
 
-from . import contract_services, payments
+from . import payments
+
+from .contracts import services as contract_services
 from .deadlines import deadline_job
 
 

@@ -518,6 +518,6 @@ class RequestAmendment(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
-from .contract_models import *  # noqa: E402,F401,F403
+from .contracts.models import *  # noqa: E402,F401,F403
 from .ocds_models import *  # noqa: E402,F401,F403
 from .once_models import *  # noqa: E402,F401,F403

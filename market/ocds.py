@@ -140,7 +140,7 @@ def build_release(*, request: ServiceRequest, tags: list[str], now: dt.datetime,
 
 def _contracts(request: ServiceRequest, ocid: str) -> list[dict]:
     try:
-        from .contract_models import Contract, ContractStatus
+        from .contracts.models import Contract, ContractStatus
     except ImportError:  # pragma: no cover
         return []
     status_map = {ContractStatus.DRAFTED: "pending", ContractStatus.IN_SERVICE: "active",

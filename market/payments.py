@@ -75,7 +75,7 @@ from django.utils.translation import gettext as _
 
 from . import permissions
 from .audit import audit_record
-from .contract_models import Contract, ContractStatus, Payment, PaymentRefund, PaymentStatus, StripeEvent
+from .contracts.models import Contract, ContractStatus, Payment, PaymentRefund, PaymentStatus, StripeEvent
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -604,7 +604,7 @@ def payment_start(*, actor: User, contract: Contract) -> PaymentView:
 
 def _locked_payment(payment_id: int) -> Payment:
     """Lock in the global order: request, contract, payment."""
-    from .contract_services import _lock
+    from .contracts.services import _lock
 
     contract_id = Payment.objects.values_list("contract_id", flat=True).get(pk=payment_id)
     _lock(contract_id)
@@ -761,7 +761,7 @@ def payment_settle_on_cancel(*, contract: Contract, actor: User | None, refund_f
 
 def _close_if_settled(contract_id: int) -> None:
     """An accepted contract whose payment has succeeded closes by itself."""
-    from .contract_services import contract_close
+    from .contracts.services import contract_close
 
     contract = Contract.objects.get(pk=contract_id)
     if contract.status != ContractStatus.ACCEPTED:

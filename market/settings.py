@@ -290,7 +290,7 @@ SPECTACULAR_SETTINGS = {
         "BidStatusEnum": "bids.models.BidStatus",
         "ObjectionStatusEnum": "bids.models.ResultObjection.Status",
         "BreachStatusEnum": "credit.models.BreachStatus",
-        "ContractStatusEnum": "market.contract_models.ContractStatus",
+        "ContractStatusEnum": "market.contracts.models.ContractStatus",
     },
 }
 

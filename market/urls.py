@@ -39,7 +39,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("healthz/db/", views.healthz_db, name="healthz-db"),
     path("favicon.ico", views.favicon),
-    path("contracts/", include("market.contract_urls")),
+    path("contracts/", include("market.contracts.urls")),
 ]
 
 if settings.DEBUG:

@@ -185,7 +185,7 @@ def _objection_ruled(p: dict) -> Delivery | None:
 
 
 def _contract_to_confirm(p: dict) -> Delivery | None:
-    from market.contract_models import Contract
+    from market.contracts.models import Contract
 
     c = Contract.objects.select_related("request", "owner", "agency__organization").get(pk=p["contract_id"])
     return Delivery(members_of([c.owner_id, c.agency.organization_id]), {
@@ -206,7 +206,7 @@ def _contract_url(contract) -> str:
 
 
 def _deliverable_returned(p: dict) -> Delivery | None:
-    from market.contract_models import DeliveryRound
+    from market.contracts.models import DeliveryRound
 
     d = DeliveryRound.objects.select_related("contract__request", "contract__agency__organization").get(pk=p["round_id"])
     return Delivery(members_of([d.contract.agency.organization_id]), {

@@ -11,7 +11,7 @@ from django.dispatch import receiver
 
 from agencies.models import Qualification
 from credit.models import Breach
-from market.contract_models import Contract, ContractStatus, DeliveryRound, DeliveryStatus
+from market.contracts.models import Contract, ContractStatus, DeliveryRound, DeliveryStatus
 from market.events import domain_event, emit
 
 logger = logging.getLogger(__name__)

@@ -239,7 +239,7 @@ OVERDUE_BUCKETS = [(10, _("up to 10 days")), (30, _("11–30 days")), (90, _("31
 
 def figure_overdue(now: dt.datetime) -> tuple[Figure, Figure]:
     """Contracts in service past their due date: by how long overdue (chart) and the list."""
-    from market.contract_models import Contract, ContractStatus
+    from market.contracts.models import Contract, ContractStatus
 
     contracts = list(Contract.objects.filter(status=ContractStatus.IN_SERVICE, due_at__lte=now).order_by("due_at", "pk")
                      .values("pk", "number", "request_id", "request__project_name", "agency__organization__name",

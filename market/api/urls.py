@@ -14,8 +14,8 @@ urlpatterns = [
     path("ocds/records/<str:ocid>/", ocds_api.RecordPackageView.as_view(), name="ocds-record"),
 ]
 
-# Contracts, delivery, payment and evaluations (market/api/contracts.py).
-from . import contracts as contract_api  # noqa: E402
+# Contracts, delivery, payment and evaluations (market/contracts/api.py).
+from ..contracts import api as contract_api  # noqa: E402
 
 urlpatterns += [
     path("contracts/", contract_api.ContractListView.as_view(), name="contract-list"),

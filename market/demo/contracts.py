@@ -29,8 +29,8 @@ from agencies.models import Agency
 from bids import services as bid_services
 from bids.demo import _admin, biddable_items
 from bids.demo import server_time as _server_time
-from market import contract_services as services
-from market.contract_models import Contract, ContractStatus, DeliveryStatus
+from market.contracts import services
+from market.contracts.models import Contract, ContractStatus, DeliveryStatus
 from market.demo.names import PROJECTS
 from market.models import Organization, RequestStatus, ServiceRequest
 from market.request_services import min_bidding_window, request_create, request_publish

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import market.contract_models
+import market.contracts.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -80,7 +80,7 @@ class Migration(migrations.Migration):
             name='Deliverable',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=255, storage=market.contract_models._private_storage, upload_to=market.contract_models.deliverable_upload_path, verbose_name='file')),
+                ('file', models.FileField(max_length=255, storage=market.contracts.models._private_storage, upload_to=market.contracts.models.deliverable_upload_path, verbose_name='file')),
                 ('original_name', models.CharField(max_length=255, verbose_name='file name')),
                 ('content_type', models.CharField(max_length=64)),
                 ('size', models.PositiveBigIntegerField()),

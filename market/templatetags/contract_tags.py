@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from market.money import fen_to_yuan
 
-from .. import contract_selectors
+from ..contracts import selectors as contract_selectors
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ import datetime as dt
 from django.utils import timezone
 
 from bids import services as bid_services
-from market.contract_models import Contract
+from market.contracts.models import Contract
 from market.deadlines import run_due
 from market.models import ServiceRequest
 from tests.factories import PDF_BYTES, make_owner, org_admin
@@ -48,7 +48,7 @@ def agency_user(contract: Contract):
 
 def signed_contract(*, pay_on_acceptance: bool = True, **overrides) -> tuple[Contract, dt.datetime]:
     """A contract both sides signed one hour after the award; returns it and the signing time."""
-    from market import contract_services
+    from market.contracts import services as contract_services
 
     contract, _bids, awarded_at = drafted_contract(**overrides)
     moment = awarded_at + dt.timedelta(hours=1)
@@ -69,7 +69,7 @@ def pdf(name: str = "成果报告.pdf", content: bytes = PDF_BYTES):
 
 
 def delivered_contract(**kw):
-    from market import contract_services
+    from market.contracts import services as contract_services
 
     contract, signed_at = signed_contract(**kw)
     moment = signed_at + dt.timedelta(days=3)
@@ -81,7 +81,7 @@ def delivered_contract(**kw):
 
 
 def accepted_contract(**kw):
-    from market import contract_services
+    from market.contracts import services as contract_services
 
     contract, delivery, delivered_at = delivered_contract(**kw)
     moment = delivered_at + dt.timedelta(hours=2)

@@ -7,8 +7,8 @@ import pytest
 
 from credit import services as credit_services
 from credit.models import BreachRule
-from market import contract_services
-from market.contract_models import Contract, ContractStatus, EvaluationStatus
+from market.contracts import services as contract_services
+from market.contracts.models import Contract, ContractStatus, EvaluationStatus
 from market.models import AuditEvent, RequestStatus, User
 from tests.factories import PASSWORD, make_regulator
 

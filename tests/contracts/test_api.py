@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from rest_framework.authtoken.models import Token
 
-from market.contract_models import ContractStatus, Evaluation
+from market.contracts.models import ContractStatus, Evaluation
 from tests.factories import make_owner, org_admin
 
 from .factories import accepted_contract, agency_user, drafted_contract, freeze, owner_user, pdf, signed_contract

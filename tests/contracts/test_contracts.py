@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from market import contract_services
-from market.contract_models import Contract, ContractStatus
+from market.contracts import services as contract_services
+from market.contracts.models import Contract, ContractStatus
 from market.deadlines import run_due
 from market.models import AuditEvent, RequestStatus, ServiceRequest
 from tests.factories import make_owner, make_regulator, org_admin

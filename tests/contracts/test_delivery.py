@@ -6,8 +6,10 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from market import contract_selectors, contract_services
-from market.contract_models import ContractStatus, DeliveryRound, DeliveryStatus, ExtensionStatus
+from market.contracts import selectors as contract_selectors
+
+from market.contracts import services as contract_services
+from market.contracts.models import ContractStatus, DeliveryRound, DeliveryStatus, ExtensionStatus
 from market.deadlines import run_due
 from market.models import AuditEvent, RequestStatus, ServiceRequest
 from market.workdays import add_working_days

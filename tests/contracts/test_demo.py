@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from market.audit import audit_verify
-from market.contract_models import Contract, ContractStatus, DeliveryStatus, Payment
-from market.contract_selectors import contracts_overdue
+from market.contracts.models import Contract, ContractStatus, DeliveryStatus, Payment
+from market.contracts.selectors import contracts_overdue
 from market.models import AuditEvent, ServiceRequest, User
 from market.ocds_models import OcdsRelease
 

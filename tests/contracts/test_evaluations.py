@@ -7,8 +7,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from market import contract_selectors, contract_services
-from market.contract_models import Evaluation, EvaluationStatus
+from market.contracts import selectors as contract_selectors
+
+from market.contracts import services as contract_services
+from market.contracts.models import Evaluation, EvaluationStatus
 from market.models import AuditEvent
 from tests.factories import make_owner, make_regulator, org_admin
 

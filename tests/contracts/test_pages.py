@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from market.contract_models import ContractStatus, DeliveryStatus, Evaluation
+from market.contracts.models import ContractStatus, DeliveryStatus, Evaluation
 from tests.factories import PASSWORD, make_owner, make_regulator, org_admin
 
 from .factories import (accepted_contract, agency_user, delivered_contract, drafted_contract, freeze, owner_user, pdf,
@@ -123,7 +123,7 @@ def test_agency_cannot_act_for_the_owner(client):
 
 def test_regulator_hides_a_comment_from_the_page_and_the_agency_snippet(client):
     contract, _t = accepted_contract()
-    from market import contract_services
+    from market.contracts import services as contract_services
 
     contract_services.evaluation_submit(actor=owner_user(contract), contract=contract,
                                         scores={"quality": 1, "timeliness": 1, "attitude": 1, "fee_compliance": 1,
@@ -179,7 +179,7 @@ SCORES = {"quality": 5, "timeliness": 4, "attitude": 4, "fee_compliance": 5, "co
 
 
 def test_agency_page_shows_evaluation_averages_and_comments(client):
-    from market import contract_services
+    from market.contracts import services as contract_services
 
     contract, _t = accepted_contract()
     url = f"/agencies/{contract.agency_id}/"

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from market import contract_services, payments
-from market.contract_models import ContractStatus, Payment, PaymentRefund, PaymentStatus
+from market import payments
+
+from market.contracts import services as contract_services
+from market.contracts.models import ContractStatus, Payment, PaymentRefund, PaymentStatus
 from market.models import AuditEvent, RequestStatus, ServiceRequest
 
 from . import stripe_helpers as ls

@@ -21,7 +21,7 @@ import pytest
 from django.db import transaction
 
 from market import payments
-from market.contract_models import Payment, PaymentRefund, PaymentStatus, StripeEvent
+from market.contracts.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
 
 from . import stripe_helpers as ls
 from .factories import owner_user, signed_contract

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from market import payments
-from market.contract_models import Payment, PaymentRefund, PaymentStatus, StripeEvent
+from market.contracts.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
 from market.models import AuditEvent
 
 from . import stripe_helpers as ls

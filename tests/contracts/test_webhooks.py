@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from market import payments
-from market.contract_models import Contract, ContractStatus, Payment, PaymentStatus, StripeEvent
+from market.contracts.models import Contract, ContractStatus, Payment, PaymentStatus, StripeEvent
 from market.models import AuditEvent
 
 from . import stripe_helpers as ls

@@ -218,7 +218,7 @@ class World:
         bid_services.bid_submit(actor=self.user, request=self.contract_request, agency=self.agency, price_fen=4_000_000)
         with freeze(self.contract_request.bid_deadline + dt.timedelta(minutes=1)):
             bid_services.selection_run(actor=None, request=self.contract_request)
-        from market.contract_services import contract_draft
+        from market.contracts.services import contract_draft
         from market.deadlines import run_due
 
         self.contract_request.refresh_from_db()

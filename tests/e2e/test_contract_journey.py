@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from bids import services as bid_services
-from market.contract_models import Contract, ContractStatus, Evaluation
+from market.contracts.models import Contract, ContractStatus, Evaluation
 from market.models import ServiceRequest
 from tests.e2e.conftest import pdf_file
 from tests.factories import PASSWORD, make_owner, org_admin

@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bids.models import Bid
-from market.contract_models import Evaluation
+from market.contracts.models import Evaluation
 from market.models import AuditEvent, ServiceRequest
 from market.once import FIELD
 from supervision.models import Complaint

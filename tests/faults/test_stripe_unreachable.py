@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from market import payments
-from market.contract_models import ContractStatus, Payment, PaymentStatus
+from market.contracts.models import ContractStatus, Payment, PaymentStatus
 from market.models import AuditEvent
 from tests.contracts.factories import delivered_contract, freeze, owner_user, signed_contract
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bids.draw import new_nonce
 from bids.models import Bid, SelectionRun
-from market.contract_models import Contract, ContractStatus
+from market.contracts.models import Contract, ContractStatus
 from market.models import Region, RequestStatus, ServiceItem, ServiceRequest
 from supervision import selectors
 from tests.factories import make_agencies_bulk, make_owner, make_regulator, make_user

@@ -18,14 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import contract_forms as forms
-from . import contract_selectors as selectors
-from . import contract_services as services
-from . import payments, permissions
-from .contract_models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, ExtensionRequest,
+from . import forms
+from . import selectors
+from . import services
+from .. import payments, permissions
+from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, ExtensionRequest,
                               ExtensionStatus)
-from .models import RequestStatus, ServiceRequest
-from .once import submit_once
+from ..models import RequestStatus, ServiceRequest
+from ..once import submit_once
 
 PAGE_SIZE = 20
 STRIPE_JS = "https://js.stripe.com"

@@ -1,6 +1,6 @@
 """Writes for contracts, delivery and acceptance, extensions, overruns and evaluations.
 
-Four state machines, each with one status enum (market.contract_models), one transition table and
+Four state machines, each with one status enum (market.contracts.models), one transition table and
 one guarded setter that the caller invokes inside a transaction holding the row lock; the setter
 refuses an illegal move with ValidationError(code="illegal_transition") and writes the audit event.
 Locks are always taken in the same order — request, contract, then its rows — so two writers never
@@ -21,14 +21,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
-from .audit import audit_record, snapshot
-from .contract_models import (EVALUATION_DIMENSIONS, LIVE_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable,
+from .. import permissions
+from ..audit import audit_record, snapshot
+from .models import (EVALUATION_DIMENSIONS, LIVE_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable,
                               DeliveryRound, DeliveryStatus, Evaluation, EvaluationStatus, ExtensionRequest,
                               ExtensionStatus)
-from .models import RequestStatus, ServiceRequest, User
-from .request_services import request_reissue, request_transition
-from .workdays import CN_TZ, period_end
+from ..models import RequestStatus, ServiceRequest, User
+from ..request_services import request_reissue, request_transition
+from ..workdays import CN_TZ, period_end
 
 logger = logging.getLogger(__name__)
 
@@ -516,7 +516,7 @@ def _accept(*, delivery_round: DeliveryRound, contract: Contract, request: Servi
 
 def deliverable_accept(*, actor: User, delivery_round: DeliveryRound, reason: str = "") -> DeliveryRound:
     """The owner accepts the delivered work (验收). A held payment is captured at once."""
-    from . import payments
+    from .. import payments
 
     _require_owner(actor, delivery_round.contract)
     with transaction.atomic():
@@ -553,7 +553,7 @@ def deliverable_return(*, actor: User, delivery_round: DeliveryRound, reason: st
 
 def deliveries_deem_accepted(*, now: dt.datetime, round_ids: Iterable[int] | None = None) -> int:
     """Deadline job: a delivery the owner has not reviewed within the period counts as accepted."""
-    from . import payments
+    from .. import payments
 
     due = DeliveryRound.objects.filter(status=DeliveryStatus.PENDING, review_deadline__lte=now)
     if round_ids is not None:
@@ -577,7 +577,7 @@ def deliveries_deem_accepted(*, now: dt.datetime, round_ids: Iterable[int] | Non
 def contract_close(*, actor: User | None, contract: Contract, reason: str = "") -> Contract:
     """Close an accepted contract once it is paid. With Stripe the platform closes it when the
     payment succeeds; otherwise the owner closes it, confirming payment was settled off the platform."""
-    from .payments import payment_blocks_close
+    from ..payments import payment_blocks_close
 
     if actor is not None:
         _require_owner(actor, contract)
@@ -594,7 +594,7 @@ def contract_close(*, actor: User | None, contract: Contract, reason: str = "") 
 def contract_cancel(*, actor: User, contract: Contract, reason: str, refund_fen: int | None = None) -> Contract:
     """The owner (or a regulator) ends a contract in service, with a published reason. A held
     payment is released; a captured one is refunded, whole or — with `refund_fen` — in part."""
-    from . import payments
+    from .. import payments
 
     if not (permissions.can_act_for(actor, contract.owner) or permissions.is_regulator(actor)):
         raise PermissionDenied(_("Only the project owner or a regulator may cancel a contract."))

@@ -6,8 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .contract_models import EVALUATION_DIMENSIONS
-from .money import MAX_FEN, yuan_to_fen
+from .models import EVALUATION_DIMENSIONS
+from ..money import MAX_FEN, yuan_to_fen
 
 
 class MultipleFileInput(forms.ClearableFileInput):

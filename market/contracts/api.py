@@ -17,12 +17,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import contract_selectors, contract_services, payments
-from ..contract_models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
+from .. import payments
+from . import selectors as contract_selectors
+from . import services as contract_services
+from .models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
                                ExtensionRequest)
-from .errors import error_response
-from .pagination import PAGE_NOT_FOUND
-from .serializers import ErrorSerializer, IdField
+from ..api.errors import error_response
+from ..api.pagination import PAGE_NOT_FOUND
+from ..api.serializers import ErrorSerializer, IdField
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
           409: ErrorSerializer}

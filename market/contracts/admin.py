@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from . import contract_services, payments
-from .contract_models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation,
+from .. import payments
+from . import services as contract_services
+from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation,
                               EvaluationStatus, ExtensionRequest, Payment, PaymentRefund, StripeEvent)
-from .money import fen_to_yuan
+from ..money import fen_to_yuan
 
 
 class ReadOnlyMixin:

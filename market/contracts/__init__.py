@@ -1,0 +1,1 @@
+"""Contracts: drafting, signing, delivery, extensions, acceptance and evaluation (app label `market`)."""
