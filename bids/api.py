@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from agencies.models import Agency
-from market import request_selectors
-from market.api.requests import _get_request
+from market.requests import selectors as request_selectors
+from market.requests.api import _get_request
 from market.api.serializers import ErrorSerializer, FenField, IdField
 from market.models import Organization
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from market.api import requests as request_api
+from market.requests import api as request_api
 
 from . import api
 

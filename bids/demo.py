@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus, Qualification
-from market import request_services
+from market.requests import services as request_services
 from market.demo.names import PROJECTS
 from market.models import Membership, Organization, RequestStatus, ServiceItem, ServiceRequest
 

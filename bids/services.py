@@ -28,7 +28,7 @@ from market.audit import audit_record
 from market.db import hot_cursor
 from market.events import emit
 from market.models import QuoteMode, RequestAvoidance, RequestStatus, SelectionMethod, ServiceRequest, User
-from market.request_services import request_transition
+from market.requests.services import request_transition
 from market.workdays import period_end
 
 from . import draw

@@ -1,6 +1,6 @@
 """Pages for service requests, bids, selection results and objections.
 
-Thin: each view parses a form, calls a service from market.request_services or bids.services, and
+Thin: each view parses a form, calls a service from market.requests.services or bids.services, and
 redirects; a refusal or a ValidationError re-renders the page with the message (400, or 403 when
 the agency may not act). Reads go through the selectors, so every page runs a fixed number of
 queries whatever the number of rows. Sealing: bids are read only through bids_visible, which
@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies.models import Agency, AgencyStatus
-from market import page_cache, permissions, request_selectors, request_services
+from market import page_cache, permissions
+from market.requests import selectors as request_selectors, services as request_services
 from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
                            ServiceRequest)
 from market.money import fen_to_yuan

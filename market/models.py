@@ -519,5 +519,5 @@ class RequestAmendment(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
 from .contracts.models import *  # noqa: E402,F401,F403
-from .ocds_models import *  # noqa: E402,F401,F403
+from .opendata.models import *  # noqa: E402,F401,F403
 from .once_models import *  # noqa: E402,F401,F403

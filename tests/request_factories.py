@@ -11,7 +11,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus, Qualification
-from market import request_services, services
+from market.requests import services as request_services
+from market import services
 from market.models import Organization, ServiceItem, ServiceRequest
 from tests.factories import PASSWORD, make_owner, make_user, next_uscc, org_admin, region
 

@@ -7,7 +7,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 
-from market import permissions, request_selectors
+from market import permissions
+from market.requests import selectors as request_selectors
 from market.models import Organization, RequestStatus
 from market.money import fen_to_yuan
 

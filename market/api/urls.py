@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import ocds as ocds_api
+from ..opendata import api as ocds_api
 from . import views
 
 app_name = "api"

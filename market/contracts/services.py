@@ -27,7 +27,7 @@ from .models import (EVALUATION_DIMENSIONS, LIVE_CONTRACT_STATUSES, Contract, Co
                               DeliveryRound, DeliveryStatus, Evaluation, EvaluationStatus, ExtensionRequest,
                               ExtensionStatus)
 from ..models import RequestStatus, ServiceRequest, User
-from ..request_services import request_reissue, request_transition
+from ..requests.services import request_reissue, request_transition
 from ..workdays import CN_TZ, period_end
 
 logger = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from market.contracts import services
 from market.contracts.models import Contract, ContractStatus, DeliveryStatus
 from market.demo.names import PROJECTS
 from market.models import Organization, RequestStatus, ServiceRequest
-from market.request_services import min_bidding_window, request_create, request_publish
+from market.requests.services import min_bidding_window, request_create, request_publish
 from market.workdays import period_end
 
 _real_now = timezone.now

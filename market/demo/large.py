@@ -69,8 +69,8 @@ from bids.models import Bid, BidStatus, SelectionRun
 from market.audit import audit_record
 from market.models import (Membership, Organization, OrganizationUserObjectPermission, QualificationType, QuoteMode,
                            Region, RequestStatus, SelectionMethod, ServiceItem, ServiceRequest, User)
-from market.ocds import AWARD_CRITERIA, CRITERIA_DETAILS, METHOD, ORG_SCHEME
-from market.ocds_models import OcdsRelease
+from market.opendata.ocds import AWARD_CRITERIA, CRITERIA_DETAILS, METHOD, ORG_SCHEME
+from market.opendata.models import OcdsRelease
 from market.workdays import add_working_days
 
 from .core import DEMO_PASSWORD, demo_uscc
@@ -966,7 +966,7 @@ class RequestSeeder:
 
     def _releases(self, rows, rid, owner: Owner, item, project, term, method, budget, published, deadline, reason,
                   cancel_at, run, active, awarded) -> None:
-        """The releases request_transition would have recorded (market.ocds.build_release's shape)."""
+        """The releases request_transition would have recorded (market.opendata.ocds.build_release's shape)."""
         events = [("tender", published, RequestStatus.PUBLISHED)]
         if cancel_at is not None:
             events.append(("tenderCancellation", cancel_at, RequestStatus.CANCELLED))

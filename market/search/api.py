@@ -124,12 +124,12 @@ def agency_directory_search(*, filters, page: int | str | None = 1, page_size: i
 def request_list_search(*, filters, page: int | str | None = 1, page_size: int = 20, now: dt.datetime | None = None,
                         statuses: Sequence[str] | None = None,
                         facets: Iterable[str] = REQUEST_LIST_FACETS) -> tuple[Page, SearchResult]:
-    """Published requests through the search: `filters` is a market.request_selectors.RequestFilters
+    """Published requests through the search: `filters` is a market.requests.selectors.RequestFilters
     (q, service_item, region, method, status — the derived "bidding_closed" too); `statuses` limits
     the list as request_list(statuses=…) does (the results page). Newest first without words, by
     relevance with them. Returns a Page of ServiceRequest objects (with request_list()'s joins and
     bid_count, each with `search_hit`) and the result."""
-    from market.request_selectors import PUBLIC_STATUSES, request_list
+    from market.requests.selectors import PUBLIC_STATUSES, request_list
 
     now = now or timezone.now()
     if filters.status:

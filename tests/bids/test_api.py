@@ -5,7 +5,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from bids.models import Bid
-from market import request_services
+from market.requests import services as request_services
 from market.audit import audit_verify
 from market.models import AuditEvent
 from tests.factories import make_owner, org_admin

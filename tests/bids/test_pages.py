@@ -15,7 +15,7 @@ from agencies.models import Agency, AgencyStatus
 from bids import services
 from bids.models import Bid, ResultObjection, SelectionRun
 from bids.services import content_hash
-from market import request_services
+from market.requests import services as request_services
 from market.models import Organization, RequestStatus, ServiceRequest
 from market.money import fen_to_yuan
 from tests.factories import make_owner, make_regulator, make_user, next_uscc, org_admin, region

@@ -9,7 +9,7 @@ from django.utils import timezone
 from agencies.models import AgencyStatus
 from bids import draw, services
 from bids.models import Bid, BidStatus, SelectionRun
-from market import request_services
+from market.requests import services as request_services
 from market.models import AuditEvent, QualificationType, RequestStatus, ServiceItem, ServiceRequest
 from tests.factories import make_owner, make_regulator, make_user, org_admin
 from tests.request_factories import (active_agency, agency_admin, freeze, item_with_qualification, published_request,

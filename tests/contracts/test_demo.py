@@ -11,7 +11,7 @@ from market.audit import audit_verify
 from market.contracts.models import Contract, ContractStatus, DeliveryStatus, Payment
 from market.contracts.selectors import contracts_overdue
 from market.models import AuditEvent, ServiceRequest, User
-from market.ocds_models import OcdsRelease
+from market.opendata.models import OcdsRelease
 
 pytestmark = pytest.mark.django_db
 

@@ -63,7 +63,7 @@ def test_search_and_directory_answer_from_the_database_with_a_warning(client, ag
 
 def test_a_request_published_meanwhile_is_listed_and_queued_for_elasticsearch(
         client, owner_org, elasticsearch_unreachable, caplog, django_capture_on_commit_callbacks):
-    from market import request_services
+    from market.requests import services as request_services
     from tests.request_factories import item_with_qualification
 
     draft = request_services.request_create(actor=org_admin(owner_org), owner=owner_org,

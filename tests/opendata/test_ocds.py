@@ -5,8 +5,8 @@ import pytest
 from django.core.management import call_command
 
 from bids import services
-from market.ocds_models import OcdsRelease
-from market.ocds_schema import validation_errors
+from market.opendata.models import OcdsRelease
+from market.opendata.schema import validation_errors
 from tests.factories import org_admin
 from tests.request_factories import active_agency, agency_admin, freeze, published_request
 
@@ -52,7 +52,7 @@ def test_release_before_deadline_carries_no_bid_price(client):
     agency = active_agency(item=request.service_item)
     services.bid_submit(actor=agency_admin(agency), request=request, agency=agency, price_fen=4_321_099)
     request.refresh_from_db()
-    from market.ocds import ocds_release_record
+    from market.opendata.ocds import ocds_release_record
 
     ocds_release_record(request=request, tag="tenderUpdate")  # a release made while bidding is open
     text = json.dumps(client.get("/api/v1/ocds/releases/").json())

@@ -17,8 +17,8 @@ from bids.models import Bid, BidStatus, SelectionRun
 from market.audit import audit_verify
 from market.demo.large import PROPOSALS, fast_content_hash
 from market.models import Membership, Organization, RequestStatus, ServiceRequest, User
-from market.ocds import build_release
-from market.ocds_models import OcdsRelease
+from market.opendata.ocds import build_release
+from market.opendata.models import OcdsRelease
 from market.permissions import can_act_for
 from market.uscc import is_valid_uscc, make_uscc
 

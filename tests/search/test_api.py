@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from agencies.selectors import AgencyFilters
-from market.request_selectors import RESULT_STATUSES, RequestFilters
+from market.requests.selectors import RESULT_STATUSES, RequestFilters
 from market.search.api import agency_directory_search, request_list_search
 from tests.request_factories import published_request
 from tests.search.conftest import indexed_agency

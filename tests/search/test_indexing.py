@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from agencies import services as agency_services
 from agencies.models import Agency, AgencyStatus
 from bids import services as bid_services
-from market import request_services
+from market.requests import services as request_services
 from market.models import ServiceItem
 from market.search import indexing, search
 from market.search.backends.elastic import es_document

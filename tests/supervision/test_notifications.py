@@ -18,7 +18,7 @@ from agencies.models import Qualification
 from bids import services as bid_services
 from credit import services as credit_services
 from credit.models import BreachRule
-from market import request_services
+from market.requests import services as request_services
 from market.contracts import services as contract_services
 from market.deadlines import run_due
 from market.events import domain_event, emit

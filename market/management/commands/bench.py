@@ -383,7 +383,7 @@ def submission_cleanup(fx: SubmissionFixture) -> None:
 
     from bids.models import Bid
     from market.models import ServiceRequest
-    from market.ocds_models import OcdsRelease
+    from market.opendata.models import OcdsRelease
 
     with transaction.atomic():
         Bid.objects.filter(request_id=fx.request_id).delete()

@@ -5,8 +5,8 @@ import json
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from market import ocds
-from market.ocds_models import OcdsRelease
+from market.opendata import ocds
+from market.opendata.models import OcdsRelease
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
                 fh.write(("," if i else "") + json.dumps(data, ensure_ascii=False))
             fh.write("]}\n")
         if validate:
-            from market.ocds_schema import validation_errors
+            from market.opendata.schema import validation_errors
 
             with open(out, encoding="utf-8") as fh:
                 errors = validation_errors(json.load(fh), kind="release-package")

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import RequestStatus, SelectionMethod, ServiceRequest
-from .ocds_models import OcdsRelease
+from ..models import RequestStatus, SelectionMethod, ServiceRequest
+from .models import OcdsRelease
 
 ORG_SCHEME = "CN-USCC"  # unified social credit code (统一社会信用代码)
 PUBLISHER = {"name": "广东省政务服务和数据管理局", "scheme": ORG_SCHEME}
@@ -140,7 +140,7 @@ def build_release(*, request: ServiceRequest, tags: list[str], now: dt.datetime,
 
 def _contracts(request: ServiceRequest, ocid: str) -> list[dict]:
     try:
-        from .contracts.models import Contract, ContractStatus
+        from ..contracts.models import Contract, ContractStatus
     except ImportError:  # pragma: no cover
         return []
     status_map = {ContractStatus.DRAFTED: "pending", ContractStatus.IN_SERVICE: "active",

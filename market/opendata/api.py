@@ -13,9 +13,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import ocds
-from ..ocds_models import OcdsRelease
-from .serializers import ErrorSerializer
+from . import ocds
+from .models import OcdsRelease
+from ..api.serializers import ErrorSerializer
 
 MAX_PAGE_SIZE = 500
 MAX_OFFSET = 2**62  # beyond this a page is past the end (and its offset too large for the database)

@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
-from .audit import audit_record, snapshot
-from .events import emit
-from .ocds import TAG_FOR_STATUS, ocds_release_record
-from .models import (Organization, PricingMode, QualificationType, QuoteMode, RequestAmendment, RequestAvoidance,
+from .. import permissions
+from ..audit import audit_record, snapshot
+from ..events import emit
+from ..opendata.ocds import TAG_FOR_STATUS, ocds_release_record
+from ..models import (Organization, PricingMode, QualificationType, QuoteMode, RequestAmendment, RequestAvoidance,
                      RequestQuestion, RequestStatus, SelectionMethod, ServiceRequest, User)
 
 S = RequestStatus
@@ -105,7 +105,7 @@ def _validate(data: dict[str, Any], *, qualification_ids: list[int] | None, wind
         err("budget_fen", _("Enter a budget or price ceiling above zero."))
     elif item is not None and item.pricing_mode in (PricingMode.GOVERNMENT_SET, PricingMode.GOVERNMENT_GUIDED) \
             and item.fee_cap_fen is not None and int(budget) > item.fee_cap_fen:
-        from .money import fen_to_yuan
+        from ..money import fen_to_yuan
 
         err("budget_fen", _("The ceiling %(ceiling)s yuan exceeds the government fee standard of %(cap)s yuan for this item.")
             % {"ceiling": fen_to_yuan(int(budget)), "cap": fen_to_yuan(item.fee_cap_fen)})

@@ -12,11 +12,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import request_selectors, request_services
+from . import selectors as request_selectors, services as request_services
 from ..models import (Organization, QualificationType, QuoteMode, Region, RequestQuestion, SelectionMethod, ServiceItem,
                       ServiceRequest)
-from .pagination import PAGE_NOT_FOUND
-from .serializers import ErrorSerializer, FenField, IdField
+from ..api.pagination import PAGE_NOT_FOUND
+from ..api.serializers import ErrorSerializer, FenField, IdField
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer}
 

@@ -1,0 +1,1 @@
+"""Service requests: drafting, publication, amendment, cancellation and their reads (app label `market`)."""
