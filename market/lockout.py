@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
+from . import ratelimit
 from .client_address import client_address
 
 __all__ = ["LockoutBackend", "client_address", "is_locked", "record_failure", "record_success", "LOCKED_MESSAGE"]
@@ -71,11 +72,7 @@ def record_failure(username: str, address: str = "") -> None:
 
 
 def _incr(key: str) -> None:
-    if cache.add(key, 1, LOCKOUT_SECONDS) is False:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, LOCKOUT_SECONDS)
+    ratelimit.incr(key, timeout=LOCKOUT_SECONDS)
 
 
 def _page_key(address: str) -> str:

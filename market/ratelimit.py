@@ -26,13 +26,16 @@ def hit(scope: str, ident: str, rate: str | None) -> int | None:
         return None
     limit, window = parsed
     now = int(time.time())
-    key = f"ratelimit:{scope}:{ident or '-'}:{now // window}"
-    if cache.add(key, 1, window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window + 1)
-            count = 1
+    count = incr(f"ratelimit:{scope}:{ident or '-'}:{now // window}", timeout=window + 1)
     return None if count <= limit else window - now % window
+
+
+def incr(key: str, *, timeout: int) -> int:
+    """Add one to a counter kept in the cache for `timeout` seconds from its first count; the new count."""
+    if cache.add(key, 1, timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout)
+        return 1
