@@ -1,5 +1,5 @@
 """REST API of agencies (/api/v1/agencies/…). Thin: parse, call services, serialize.
-Errors (Django or DRF) become JSON through market.api.errors."""
+Errors (Django or DRF) become JSON through market.core.errors."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.api.pagination import PAGE_NOT_FOUND, Pagination
-from market.api.views import ERRORS
-from market.models import QualificationType, Region, ServiceItem
+from market.accounts.api import ERRORS
+from market.accounts.models import Region
+from market.catalogue.models import QualificationType, ServiceItem
 
 from . import selectors, services
 from . import serializers as s

@@ -19,12 +19,12 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from market.audit import audit_record
+from market.core.audit import audit_record
 from market.demo.core import DEMO_PASSWORD, demo_uscc
 from market.demo.names import AGENCY_SUFFIX, AGENCY_WORDS, GENERIC_SUFFIX, offered_items, person_name, phone
-from market.models import (Membership, Organization, OrganizationUserObjectPermission, PricingMode, QualificationType,
-                           Region, ServiceItem, User)
-from market.workdays import period_end
+from market.accounts.models import Membership, Organization, OrganizationUserObjectPermission, Region, User
+from market.catalogue.models import PricingMode, QualificationType, ServiceItem
+from market.calendar.workdays import period_end
 
 from .models import (Agency, AgencyServiceItem, AgencyStatus, AgencyType, LicenceFile, Practitioner, PublicityObjection,
                      Qualification, private_storage)

@@ -6,11 +6,13 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from market.forms import RegionChoiceField
-from market.models import CalendarDay, Membership, QualificationType, ServiceItem
-from market.money import yuan_to_fen
-from market.selectors import region_choices
-from market.uscc import normalize, validate_uscc
+from market.accounts.forms import RegionChoiceField
+from market.accounts.models import Membership
+from market.calendar.models import CalendarDay
+from market.catalogue.models import QualificationType, ServiceItem
+from market.core.money import yuan_to_fen
+from market.accounts.selectors import region_choices
+from market.core.uscc import normalize, validate_uscc
 
 from .models import AgencyType, LicenceFile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from market.deadlines import deadline_job
+from market.core.deadlines import deadline_job
 
 from . import services
 

@@ -14,7 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from market.models import Membership, Organization, QualificationType, ServiceItem, User
+from market.accounts.models import Membership, Organization, User
+from market.catalogue.models import QualificationType, ServiceItem
 
 
 def _new_key() -> str:
@@ -196,7 +197,7 @@ class AgencyServiceItem(models.Model):
 
     @property
     def fee_quote_yuan(self) -> str | None:
-        from market.money import fen_to_yuan
+        from market.core.money import fen_to_yuan
 
         return None if self.fee_quote_fen is None else fen_to_yuan(self.fee_quote_fen)
 

@@ -1,12 +1,12 @@
 """Who may see and change an agency's private records (drafts, files, staff): the guardian object
-permissions on its organization (market.permissions), plus regulators, who see everything."""
+permissions on its organization (market.accounts.permissions), plus regulators, who see everything."""
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from market import permissions as market_permissions
+from market.accounts import permissions as market_permissions
 
 from .models import Agency
 

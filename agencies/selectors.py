@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from market import permissions as market_permissions
-from market.models import Membership, Organization, QualificationType, Region, ServiceItem, User
-from market.workdays import years_missing_holidays
+from market.accounts import permissions as market_permissions
+from market.accounts.models import Membership, Organization, Region, User
+from market.catalogue.models import QualificationType, ServiceItem
+from market.calendar.workdays import years_missing_holidays
 
 from .models import (Agency, AgencyInvitation, AgencyServiceItem, AgencyStatus, LicenceFile, Practitioner,
                      PublicityObjection, Qualification)

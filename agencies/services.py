@@ -22,12 +22,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from market import permissions as market_permissions
-from market import services as market_services
-from market.audit import audit_record, snapshot
-from market.models import CalendarDay, HolidayYear, Membership, Organization, PricingMode, QualificationType, Region, ServiceItem, User
-from market.uscc import normalize, validate_uscc
-from market.workdays import period_end
+from market.accounts import permissions as market_permissions
+from market.accounts import services as market_services
+from market.core.audit import audit_record, snapshot
+from market.accounts.models import Membership, Organization, Region, User
+from market.calendar.models import CalendarDay, HolidayYear
+from market.catalogue.models import PricingMode, QualificationType, ServiceItem
+from market.core.uscc import normalize, validate_uscc
+from market.calendar.workdays import period_end
 
 from . import permissions
 from .models import (LIVE_STATUSES, Agency, AgencyInvitation, AgencyServiceItem, AgencyStatus, AgencyType, LicenceFile,

@@ -15,10 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from market import permissions as market_permissions
-from market.models import CalendarDay, HolidayYear, Membership
+from market.accounts import permissions as market_permissions
+from market.accounts.models import Membership
+from market.calendar.models import CalendarDay, HolidayYear
 from market.search.api import agency_directory_search, facet_counts
-from market.workdays import years_missing_holidays
+from market.calendar.workdays import years_missing_holidays
 
 from . import forms, permissions, selectors, services
 from .files import private_file_get, private_file_response

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from market.permissions import is_regulator
+from market.accounts.permissions import is_regulator
 
 
 class RegulatorMenuItem(MenuItem):

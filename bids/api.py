@@ -18,7 +18,7 @@ from agencies.models import Agency
 from market.requests import selectors as request_selectors
 from market.requests.api import _get_request
 from market.api.serializers import ErrorSerializer, FenField, IdField
-from market.models import Organization
+from market.accounts.models import Organization
 
 from . import selectors, services
 from .models import Bid, BidStatus, Evaluator, ResultObjection

@@ -16,7 +16,9 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyStatus, Qualification
 from market.requests import services as request_services
 from market.demo.names import PROJECTS
-from market.models import Membership, Organization, RequestStatus, ServiceItem, ServiceRequest
+from market.accounts.models import Membership, Organization
+from market.catalogue.models import ServiceItem
+from market.requests.models import RequestStatus, ServiceRequest
 
 from . import services
 from .models import Bid

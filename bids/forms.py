@@ -13,11 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import LIVE_STATUSES, Agency
-from market.form_fields import ModelMultipleIdChoiceField
-from market.forms import RegionChoiceField
-from market.models import (Organization, QualificationType, QuoteMode, RequestStatus, SelectionMethod, ServiceItem)
-from market.money import MAX_FEN, fen_to_yuan, yuan_to_fen
-from market.selectors import region_choices
+from market.core.form_fields import ModelMultipleIdChoiceField
+from market.accounts.forms import RegionChoiceField
+from market.accounts.models import Organization
+from market.catalogue.models import QualificationType, ServiceItem
+from market.requests.models import QuoteMode, RequestStatus, SelectionMethod
+from market.core.money import MAX_FEN, fen_to_yuan, yuan_to_fen
+from market.accounts.selectors import region_choices
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 

@@ -8,8 +8,8 @@ import logging
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from market.deadlines import deadline_job
-from market.models import RequestStatus, SelectionMethod, ServiceRequest
+from market.core.deadlines import deadline_job
+from market.requests.models import RequestStatus, SelectionMethod, ServiceRequest
 
 from . import services
 

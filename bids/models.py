@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency
-from market.models import ServiceRequest, User
+from market.accounts.models import User
+from market.requests.models import ServiceRequest
 
 
 class BidStatus(models.TextChoices):

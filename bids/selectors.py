@@ -8,8 +8,9 @@ import datetime as dt
 from django.db.models import QuerySet
 
 from agencies.models import Agency
-from market import permissions
-from market.models import Membership, Organization, ServiceRequest, User
+from market.accounts import permissions
+from market.accounts.models import Membership, Organization, User
+from market.requests.models import ServiceRequest
 
 from .models import Bid, BidStatus, SelectionRun
 

@@ -23,15 +23,16 @@ from django.utils.translation import gettext as _
 from agencies.eligibility import Refusal, qualification_refusal
 from agencies.models import Agency, Qualification
 from credit.standing import active_bans, agency_refusal, ban_annotations, bans_from_annotations
-from market import permissions
-from market.audit import audit_record
-from market.db import hot_cursor
-from market.events import emit
-from market.models import QuoteMode, RequestAvoidance, RequestStatus, SelectionMethod, ServiceRequest, User
+from market.accounts import permissions
+from market.core.audit import audit_record
+from market.core.db import hot_cursor
+from market.core.events import emit
+from market.accounts.models import User
+from market.requests.models import QuoteMode, RequestAvoidance, RequestStatus, SelectionMethod, ServiceRequest
 from market.requests.services import request_transition
-from market.workdays import period_end
+from market.calendar.workdays import period_end
 
-from . import draw
+from market.core import draw
 from .models import Bid, BidStatus, Evaluator, QualityScore, ResultObjection, SelectionRun
 
 
@@ -173,7 +174,7 @@ def _price_for(request: ServiceRequest, price_fen: int | None, discount_bp: int 
         raise BidRefused(Refusal("invalid_price", _("Quote a price above zero.")))
     price_fen = int(price_fen)
     if price_fen > request.budget_fen:
-        from market.money import fen_to_yuan
+        from market.core.money import fen_to_yuan
 
         raise BidRefused(Refusal("price_above_ceiling", _("The price %(p)s yuan is above the ceiling of %(c)s yuan.")
                                  % {"p": fen_to_yuan(price_fen), "c": fen_to_yuan(request.budget_fen)}))

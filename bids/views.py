@@ -25,15 +25,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from agencies.models import Agency, AgencyStatus
-from market import page_cache, permissions
+from market.core import page_cache
+from market.accounts import permissions
 from market.requests import selectors as request_selectors, services as request_services
-from market.models import (Organization, RequestQuestion, RequestStatus, SelectionMethod, ServiceItem,
-                           ServiceRequest)
-from market.money import fen_to_yuan
-from market.once import submit_once
+from market.accounts.models import Organization
+from market.catalogue.models import ServiceItem
+from market.requests.models import RequestQuestion, RequestStatus, SelectionMethod, ServiceRequest
+from market.core.money import fen_to_yuan
+from market.core.once import submit_once
 from market.search.api import facet_counts, request_list_search
-from market.selectors import region_choices
-from market.views import apply_validation_error
+from market.accounts.selectors import region_choices
+from market.accounts.views import apply_validation_error
 
 from . import selectors, services
 from .forms import (AmendForm, AnswerForm, BidForm, EvaluatorsForm, ObjectionForm, QuestionForm, ReasonForm,

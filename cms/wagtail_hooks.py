@@ -6,8 +6,8 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from market.audit import _jsonable, audit_record
-from market.models import QualificationType, ServiceCategory, ServiceItem
+from market.core.audit import _jsonable, audit_record
+from market.catalogue.models import QualificationType, ServiceCategory, ServiceItem
 
 from credit.models import BreachRule  # noqa: E402
 

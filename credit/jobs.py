@@ -8,7 +8,7 @@ import datetime as dt
 from django.db.models import Exists, OuterRef
 
 from agencies.models import Agency
-from market.deadlines import deadline_job
+from market.core.deadlines import deadline_job
 
 from .models import Breach, BreachStatus
 from .services import credit_recompute

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
 
 from agencies.models import Agency
-from market.models import User
+from market.accounts.models import User
 
 
 class Severity(models.TextChoices):

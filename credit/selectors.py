@@ -9,7 +9,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus
-from market.models import Organization
+from market.accounts.models import Organization
 
 from .models import Breach, BreachStatus
 

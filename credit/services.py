@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency
-from market import permissions
-from market.audit import audit_record, snapshot
-from market.models import Membership, User
+from market.accounts import permissions
+from market.core.audit import audit_record, snapshot
+from market.accounts.models import Membership, User
 
 from .models import Appeal, Breach, BreachRule, BreachStatus, RepairRequest
 from .rules import GRADE_THRESHOLDS, SEED_RULES

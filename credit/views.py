@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from market import permissions
-from market.views import apply_validation_error
+from market.accounts import permissions
+from market.accounts.views import apply_validation_error
 
 from . import selectors, services
 from .forms import BreachForm, DecisionForm, TextForm

@@ -4,7 +4,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from guardian.admin import GuardedModelAdmin
 
-from .models import AuditEvent, Membership, Organization, Region, User
+from market.core.models import AuditEvent
+from market.accounts.models import Membership, Organization, Region, User
 
 
 class SuperuserOnlyAdminSite(admin.AdminSite):

@@ -7,6 +7,6 @@ class MarketConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self):
-        from . import checks, page_cache  # noqa: F401 (checks registers the deployment checks)
+        from market.core import checks, page_cache  # noqa: F401 (checks registers the deployment checks)
 
         page_cache.connect_signals()

@@ -13,7 +13,7 @@ import bids.jobs  # noqa: F401
 from . import payments
 
 from .contracts import services as contract_services
-from .deadlines import deadline_job
+from market.core.deadlines import deadline_job
 
 
 @deadline_job("contracts.draft_awarded")

@@ -73,10 +73,10 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
-from .audit import audit_record
+from market.accounts import permissions
+from market.core.audit import audit_record
 from .contracts.models import Contract, ContractStatus, Payment, PaymentRefund, PaymentStatus, StripeEvent
-from .models import User
+from market.accounts.models import User
 
 logger = logging.getLogger(__name__)
 

@@ -113,12 +113,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "market.middleware.ContentSecurityPolicyMiddleware",
+    "market.core.middleware.ContentSecurityPolicyMiddleware",
     # Refuses control characters, deep JSON and ids beyond any column with 400/404, before any view reads them;
     # after Locale (the message's language) and the header middleware (its 400 gets their headers).
-    "market.input_guard.InputGuardMiddleware",
+    "market.core.input_guard.InputGuardMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    "market.page_cache.PublicPageCacheMiddleware",  # innermost: the others treat cached responses too
+    "market.core.page_cache.PublicPageCacheMiddleware",  # innermost: the others treat cached responses too
 ]
 
 ROOT_URLCONF = "market.urls"
@@ -136,7 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "market.context_processors.site",
+                "market.accounts.context_processors.site",
             ],
         },
     },
@@ -162,7 +162,7 @@ AUTH_USER_MODEL = "market.User"
 
 # Every password check goes through the login lockout (market/lockout.py): the backend replaces ModelBackend.
 AUTHENTICATION_BACKENDS = [
-    "market.lockout.LockoutBackend",
+    "market.core.lockout.LockoutBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
@@ -258,7 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "market.api.pagination.Pagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "market.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "market.core.errors.exception_handler",
     # Every call is throttled by client address (anonymous) or user; log-ins and sign-ups more tightly.
     # An empty rate turns that throttle off (`manage.py bench` does, to measure the code, not the limit).
     "DEFAULT_THROTTLE_CLASSES": ["market.api.throttling.AnonThrottle", "market.api.throttling.UserThrottle"],
@@ -281,10 +281,10 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["market.api.schema.only_public_api"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "market.api.schema.document_uri_too_long"],
     "ENUM_NAME_OVERRIDES": {
-        "QuoteModeEnum": "market.models.QuoteMode",
-        "SelectionMethodEnum": "market.models.SelectionMethod",
-        "RequestStatusEnum": "market.models.RequestStatus",
-        "OrganizationKindEnum": "market.models.Organization.Kind",
+        "QuoteModeEnum": "market.requests.models.QuoteMode",
+        "SelectionMethodEnum": "market.requests.models.SelectionMethod",
+        "RequestStatusEnum": "market.requests.models.RequestStatus",
+        "OrganizationKindEnum": "market.accounts.models.Organization.Kind",
         "AgencyStatusEnum": "agencies.models.AgencyStatus",
         "LicenceFileKindEnum": "agencies.models.LicenceFile.Kind",
         "BidStatusEnum": "bids.models.BidStatus",

@@ -9,8 +9,8 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 from wagtail.documents.views import serve as wagtaildocs_serve
 
-from . import views
-from .lockout import guard_page_password
+from market.accounts import views
+from market.core.lockout import guard_page_password
 
 urlpatterns = [
     # Wagtail's shared page and document passwords, behind the lockout's per-address guard (market/lockout.py);
@@ -35,7 +35,7 @@ urlpatterns = [
     path("credit/", include("credit.urls")),
     path("search/", include("market.search.urls")),
     path("supervision/", include("supervision.urls")),
-    path("accounts/", include("market.account_urls")),
+    path("accounts/", include("market.accounts.urls")),
     path("healthz/", views.healthz, name="healthz"),
     path("healthz/db/", views.healthz_db, name="healthz-db"),
     path("favicon.ico", views.favicon),
@@ -51,5 +51,5 @@ urlpatterns += [path("", include(wagtail_urls))]
 
 # Errors raised outside the API's views (a route that does not exist, a body refused before any view)
 # are JSON under /api/, like every other API error; pages elsewhere.
-handler404 = "market.api.errors.page_not_found"
-handler400 = "market.api.errors.bad_request"
+handler404 = "market.core.errors.page_not_found"
+handler400 = "market.core.errors.bad_request"

@@ -1,6 +1,6 @@
 """The verifiable draw of random inspections (双随机一公开), as pure functions over published data.
 
-It is the selections' procedure (bids.draw) applied to a plan instead of a request:
+It is the selections' procedure (market.core.draw) applied to a plan instead of a request:
 
 1. When the plan is published, the platform draws a 32-byte `secret` and publishes
    `commitment = hex(SHA-256(secret))` together with the plan's public parameters, frozen then:
@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from bids.draw import commitment_of, new_secret, ticket_of
+from market.core.draw import commitment_of, new_secret, ticket_of
 
 __all__ = ["PROCEDURE", "canonical", "seed_of", "inspector_seed_of", "draw", "verify", "commitment_of", "new_secret"]
 

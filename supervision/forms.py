@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency
 from credit.models import BreachRule
-from market.form_fields import ModelMultipleIdChoiceField
-from market.models import Organization, Region, ServiceItem, ServiceRequest, User
+from market.core.form_fields import ModelMultipleIdChoiceField
+from market.accounts.models import Organization, Region, User
+from market.catalogue.models import ServiceItem
+from market.requests.models import ServiceRequest
 
 from .models import ComplaintOutcome, ComplaintStatus, InspectionOutcome, NotificationKind, SubjectType
 

@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyStatus, Qualification
 from bids.models import Bid, BidStatus, SelectionRun
-from market.audit import audit_record
-from market.models import QuoteMode, RequestAvoidance, RequestStatus, ServiceRequest
+from market.core.audit import audit_record
+from market.requests.models import QuoteMode, RequestAvoidance, RequestStatus, ServiceRequest
 
 from .conf import setting
 from .models import IndicatorRun, RiskWarning, SubjectType, WarningRule, WarningStatus
@@ -196,7 +196,7 @@ def find_owner_concentration(now: dt.datetime) -> list[Finding]:
     hits = [(o, a, n) for o, a, n in rows if totals[o] >= min_awards and n * 100 >= share * totals[o]]
     if not hits:
         return []
-    from market.models import Organization
+    from market.accounts.models import Organization
 
     owners = dict(Organization.objects.filter(pk__in={o for o, _a, _n in hits}).values_list("pk", "name"))
     names = _agency_names(a for _o, a, _n in hits)

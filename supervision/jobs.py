@@ -8,9 +8,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 
 from bids.models import Bid, BidStatus
-from market.deadlines import deadline_job
-from market.events import emit
-from market.models import RequestStatus
+from market.core.deadlines import deadline_job
+from market.core.events import emit
+from market.requests.models import RequestStatus
 
 from .conf import setting
 from .models import DeadlineReminder, IndicatorRun

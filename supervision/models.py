@@ -13,7 +13,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency
-from market.models import Organization, Region, ServiceItem, ServiceRequest, User
+from market.accounts.models import Organization, Region, User
+from market.catalogue.models import ServiceItem
+from market.requests.models import ServiceRequest
 
 # --- Warning signs (风险预警) ---------------------------------------------------------------------
 

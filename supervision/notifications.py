@@ -1,7 +1,7 @@
 """Notifications: an in-site inbox and e-mail, in each recipient's language.
 
 The path of an event:
-1. A service calls `market.events.emit(kind, **ids)` in its transaction (or a post_save receiver in
+1. A service calls `market.core.events.emit(kind, **ids)` in its transaction (or a post_save receiver in
    supervision.receivers does it for contracts, deliveries, breaches and qualifications).
 2. After the commit, `domain_event` reaches `receivers.on_domain_event`, which enqueues the task
    `tasks.deliver_event` (Django's task framework: in the background, so no page waits for it).
@@ -25,8 +25,9 @@ from django.template import Engine
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from market.models import Organization, SelectionMethod, User
-from market.money import fen_to_yuan
+from market.accounts.models import Organization, User
+from market.requests.models import SelectionMethod
+from market.core.money import fen_to_yuan
 
 from .conf import setting
 from .models import (ComplaintOutcome, ComplaintStatus, EmailStatus, Notification, NotificationKind,
@@ -109,7 +110,7 @@ class Delivery:
 
 def _request_published(p: dict) -> Delivery | None:
     from agencies.models import Agency, AgencyStatus
-    from market.models import ServiceRequest
+    from market.requests.models import ServiceRequest
 
     r = ServiceRequest.objects.select_related("owner", "service_item", "region").get(pk=p["request_id"])
     org_ids = (Agency.objects.filter(status=AgencyStatus.ACTIVE, offered_items__service_item_id=r.service_item_id)
@@ -121,7 +122,7 @@ def _request_published(p: dict) -> Delivery | None:
 
 
 def _question_answered(p: dict) -> Delivery | None:
-    from market.models import RequestQuestion
+    from market.requests.models import RequestQuestion
 
     q = RequestQuestion.objects.select_related("request").get(pk=p["question_id"])
     org_ids = {q.asked_by_id} | _bidder_org_ids(q.request_id)
@@ -131,7 +132,7 @@ def _question_answered(p: dict) -> Delivery | None:
 
 
 def _request_amended(p: dict) -> Delivery | None:
-    from market.models import RequestAmendment
+    from market.requests.models import RequestAmendment
 
     a = RequestAmendment.objects.select_related("request").get(pk=p["amendment_id"])
     return Delivery(members_of(_bidder_org_ids(a.request_id)), {
@@ -141,7 +142,7 @@ def _request_amended(p: dict) -> Delivery | None:
 
 def _deadline_approaching(p: dict) -> Delivery | None:
     from agencies.models import Agency
-    from market.models import ServiceRequest
+    from market.requests.models import ServiceRequest
 
     r = ServiceRequest.objects.get(pk=p["request_id"])
     agency = Agency.objects.select_related("organization").get(pk=p["agency_id"])

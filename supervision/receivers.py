@@ -12,7 +12,7 @@ from django.dispatch import receiver
 from agencies.models import Qualification
 from credit.models import Breach
 from market.contracts.models import Contract, ContractStatus, DeliveryRound, DeliveryStatus
-from market.events import domain_event, emit
+from market.core.events import domain_event, emit
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from agencies.models import Agency, AgencyStatus
 from bids.models import Bid, BidStatus, SelectionRun
 from credit.rules import GRADE_THRESHOLDS
-from market.money import fen_to_yuan
-from market.models import Region, RequestStatus, ServiceRequest
+from market.core.money import fen_to_yuan
+from market.accounts.models import Region
+from market.requests.models import RequestStatus, ServiceRequest
 
 from .models import Complaint, InspectionPlan, PlanStatus, RiskWarning
 

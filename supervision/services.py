@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.models import Agency, AgencyStatus
-from market import permissions
-from market.audit import audit_record, snapshot
-from market.events import emit
-from market.models import Organization, Region, RequestStatus, ServiceItem, ServiceRequest, User
-from market.workdays import add_working_days
+from market.accounts import permissions
+from market.core.audit import audit_record, snapshot
+from market.core.events import emit
+from market.accounts.models import Organization, Region, User
+from market.catalogue.models import ServiceItem
+from market.requests.models import RequestStatus, ServiceRequest
+from market.calendar.workdays import add_working_days
 
 from . import draw
 from .conf import setting

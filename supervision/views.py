@@ -19,10 +19,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from market import permissions
-from market.models import User
-from market.once import submit_once
-from market.views import apply_validation_error
+from market.accounts import permissions
+from market.accounts.models import User
+from market.core.once import submit_once
+from market.accounts.views import apply_validation_error
 
 from . import charts, indicators, notifications, selectors, services
 from .forms import (ComplaintActionForm, ComplaintForm, DismissForm, EscalateForm, PlanForm, PreferenceForm,
@@ -224,7 +224,7 @@ def complaint_handle(request, pk: int):
         else:
             messages.success(request, _("Complaint updated."))
             return redirect("supervision:complaint-handle", pk=pk)
-    from market.models import AuditEvent
+    from market.core.models import AuditEvent
 
     history = AuditEvent.objects.filter(object_type="supervision.complaint", object_id=str(complaint.pk)).order_by("id")
     return render(request, "supervision/complaint_handle.html", {

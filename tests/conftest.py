@@ -34,7 +34,7 @@ def owner_org(db):
 def reference_data_tx(transactional_db, django_db_blocker):
     """For transaction=True tests: the flush after each such test removes the reference data,
     so load it (committed) when it is missing."""
-    from market.models import Region
+    from market.accounts.models import Region
 
     if not Region.objects.exists():
         call_command("load_reference_data", verbosity=0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from market import services
-from market.models import Membership, Organization, Region, User
-from market.uscc import make_uscc
+from market.accounts import services
+from market.accounts.models import Membership, Organization, Region, User
+from market.core.uscc import make_uscc
 
 _seq = itertools.count(1)
 PASSWORD = "Test-pass-2026!"
@@ -86,13 +86,13 @@ def _factory_private_storage():
 
 
 def _as_service_item(value):
-    from market.models import ServiceItem
+    from market.catalogue.models import ServiceItem
 
     return value if isinstance(value, ServiceItem) else ServiceItem.objects.get(code=value)
 
 
 def _as_qualification_type(value):
-    from market.models import QualificationType
+    from market.catalogue.models import QualificationType
 
     return value if isinstance(value, QualificationType) else QualificationType.objects.get(code=value)
 
@@ -112,7 +112,7 @@ def make_agency(*, status: str = "active", service_items=(), qualification_types
 
     from agencies import services as agency_services
     from agencies.models import Agency, AgencyStatus, Qualification
-    from market.models import ServiceItem
+    from market.catalogue.models import ServiceItem
 
     admin = admin or make_user()
     n = next(_seq)

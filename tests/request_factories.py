@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus, Qualification
 from market.requests import services as request_services
-from market import services
-from market.models import Organization, ServiceItem, ServiceRequest
+from market.accounts import services
+from market.accounts.models import Organization
+from market.catalogue.models import ServiceItem
+from market.requests.models import ServiceRequest
 from tests.factories import PASSWORD, make_owner, make_user, next_uscc, org_admin, region
 
 _real_now = timezone.now

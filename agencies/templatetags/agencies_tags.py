@@ -3,7 +3,7 @@
 from django import template
 from django.utils import timezone
 
-from market import permissions as market_permissions
+from market.accounts import permissions as market_permissions
 
 from .. import selectors
 

@@ -7,10 +7,11 @@ from decimal import Decimal, InvalidOperation
 from django import template
 from django.utils import timezone
 
-from market import permissions
+from market.accounts import permissions
 from market.requests import selectors as request_selectors
-from market.models import Organization, RequestStatus
-from market.money import fen_to_yuan
+from market.accounts.models import Organization
+from market.requests.models import RequestStatus
+from market.core.money import fen_to_yuan
 
 from .. import selectors
 from ..models import ResultObjection

@@ -2,9 +2,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..input_guard import MAX_ID
-from ..models import Organization, QualificationType, Region, ServiceItem
-from ..money import MAX_FEN
+from market.core.input_guard import MAX_ID
+from market.accounts.models import Organization, Region
+from market.catalogue.models import QualificationType, ServiceItem
+from market.core.money import MAX_FEN
 
 
 class FenField(serializers.IntegerField):

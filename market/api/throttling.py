@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle, ScopedRateThrottle, UserRateThrottle
 
-from .. import ratelimit
-from ..client_address import client_address
+from market.core import ratelimit
+from market.core.client_address import client_address
 
 
 class ClientAddressMixin:

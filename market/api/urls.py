@@ -1,7 +1,7 @@
 from django.urls import path
 
 from ..opendata import api as ocds_api
-from . import views
+from market.accounts import api as views
 
 app_name = "api"
 

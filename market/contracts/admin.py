@@ -21,7 +21,7 @@ from .. import payments
 from . import services as contract_services
 from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation,
                               EvaluationStatus, ExtensionRequest, Payment, PaymentRefund, StripeEvent)
-from ..money import fen_to_yuan
+from market.core.money import fen_to_yuan
 
 
 class ReadOnlyMixin:

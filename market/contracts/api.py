@@ -2,7 +2,7 @@
 
 Thin: each view parses its input, calls a service from market.contract_services or
 market.payments, and answers with the contract as the caller may see it. Errors (ValidationError,
-PermissionDenied, 404) become JSON through market.api.errors."""
+PermissionDenied, 404) become JSON through market.core.errors."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from . import selectors as contract_selectors
 from . import services as contract_services
 from .models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
                                ExtensionRequest)
-from ..api.errors import error_response
+from market.core.errors import error_response
 from ..api.pagination import PAGE_NOT_FOUND
 from ..api.serializers import ErrorSerializer, IdField
 

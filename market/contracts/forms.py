@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .models import EVALUATION_DIMENSIONS
-from ..money import MAX_FEN, yuan_to_fen
+from market.core.money import MAX_FEN, yuan_to_fen
 
 
 class MultipleFileInput(forms.ClearableFileInput):

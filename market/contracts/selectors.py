@@ -12,10 +12,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
-from .. import permissions
+from market.accounts import permissions
 from .models import (EVALUATION_DIMENSIONS, LIVE_CONTRACT_STATUSES, Contract, ContractStatus, DeliveryRound,
                               Evaluation, EvaluationStatus, ExtensionRequest)
-from ..models import Membership, Organization, ServiceRequest, User
+from market.accounts.models import Membership, Organization, User
+from market.requests.models import ServiceRequest
 
 
 def contract_list_public(*, status: str | None = None, q: str | None = None) -> QuerySet[Contract]:

@@ -21,14 +21,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import permissions
-from ..audit import audit_record, snapshot
+from market.accounts import permissions
+from market.core.audit import audit_record, snapshot
 from .models import (EVALUATION_DIMENSIONS, LIVE_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable,
                               DeliveryRound, DeliveryStatus, Evaluation, EvaluationStatus, ExtensionRequest,
                               ExtensionStatus)
-from ..models import RequestStatus, ServiceRequest, User
+from market.accounts.models import User
+from market.requests.models import RequestStatus, ServiceRequest
 from ..requests.services import request_reissue, request_transition
-from ..workdays import CN_TZ, period_end
+from market.calendar.workdays import CN_TZ, period_end
 
 logger = logging.getLogger(__name__)
 

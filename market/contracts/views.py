@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_POST
 from . import forms
 from . import selectors
 from . import services
-from .. import payments, permissions
+from market import payments
+from market.accounts import permissions
 from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, ExtensionRequest,
                               ExtensionStatus)
-from ..models import RequestStatus, ServiceRequest
-from ..once import submit_once
+from market.requests.models import RequestStatus, ServiceRequest
+from market.core.once import submit_once
 
 PAGE_SIZE = 20
 STRIPE_JS = "https://js.stripe.com"

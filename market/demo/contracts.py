@@ -32,9 +32,10 @@ from bids.demo import server_time as _server_time
 from market.contracts import services
 from market.contracts.models import Contract, ContractStatus, DeliveryStatus
 from market.demo.names import PROJECTS
-from market.models import Organization, RequestStatus, ServiceRequest
+from market.accounts.models import Organization
+from market.requests.models import RequestStatus, ServiceRequest
 from market.requests.services import min_bidding_window, request_create, request_publish
-from market.workdays import period_end
+from market.calendar.workdays import period_end
 
 _real_now = timezone.now
 C = ContractStatus

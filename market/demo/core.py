@@ -7,10 +7,10 @@ import random
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from market import services
-from market.models import Membership, Organization, Region
-from market.reference_data import load_reference_data
-from market.uscc import ALPHABET, make_uscc
+from market.accounts import services
+from market.accounts.models import Membership, Organization, Region
+from market.management.reference_data import load_reference_data
+from market.core.uscc import ALPHABET, make_uscc
 
 from .names import OWNER_COMPANIES, OWNER_PREFIXES, person_name, phone
 

@@ -64,14 +64,15 @@ from django.utils.translation import gettext as _
 
 from agencies.models import (Agency, AgencyServiceItem, AgencyStatus, AgencyType, LicenceFile, Practitioner,
                              Qualification)
-from bids import draw
+from market.core import draw
 from bids.models import Bid, BidStatus, SelectionRun
-from market.audit import audit_record
-from market.models import (Membership, Organization, OrganizationUserObjectPermission, QualificationType, QuoteMode,
-                           Region, RequestStatus, SelectionMethod, ServiceItem, ServiceRequest, User)
+from market.core.audit import audit_record
+from market.accounts.models import Membership, Organization, OrganizationUserObjectPermission, Region, User
+from market.catalogue.models import QualificationType, ServiceItem
+from market.requests.models import QuoteMode, RequestStatus, SelectionMethod, ServiceRequest
 from market.opendata.ocds import AWARD_CRITERIA, CRITERIA_DETAILS, METHOD, ORG_SCHEME
 from market.opendata.models import OcdsRelease
-from market.workdays import add_working_days
+from market.calendar.workdays import add_working_days
 
 from .core import DEMO_PASSWORD, demo_uscc
 from .names import (AGENCY_SUFFIX, AGENCY_WORDS, GENERIC_SUFFIX, OWNER_COMPANIES, OWNER_PREFIXES, PROJECTS,

@@ -4,7 +4,7 @@ import django.contrib.auth.models
 import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
-import market.uscc
+import market.core.uscc
 import modelsearch.index
 from django.conf import settings
 from django.db import migrations, models
@@ -94,7 +94,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('owner', 'project owner'), ('agency', 'agency'), ('regulator', 'regulator')], max_length=16, verbose_name='kind')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('uscc', models.CharField(max_length=18, validators=[market.uscc.validate_uscc], verbose_name='unified social credit code')),
+                ('uscc', models.CharField(max_length=18, validators=[market.core.uscc.validate_uscc], verbose_name='unified social credit code')),
                 ('address', models.CharField(blank=True, max_length=255, verbose_name='address')),
                 ('legal_representative', models.CharField(blank=True, max_length=64, verbose_name='legal representative')),
                 ('contact_name', models.CharField(blank=True, max_length=64, verbose_name='contact person')),

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 
 def open_streams(apps, schema_editor):
-    from market.audit import GENESIS_HASH, OPEN_ACTION, opening_fields
+    from market.core.audit import GENESIS_HASH, OPEN_ACTION, opening_fields
 
     AuditEvent = apps.get_model("market", "AuditEvent")
     db = schema_editor.connection.alias
@@ -26,7 +26,7 @@ def open_streams(apps, schema_editor):
 
 def close_streams(apps, schema_editor):
     """Back to version 1 only while nothing but the openings carries version 2."""
-    from market.audit import OPEN_ACTION
+    from market.core.audit import OPEN_ACTION
 
     events = apps.get_model("market", "AuditEvent").objects.using(schema_editor.connection.alias)
     if events.filter(hash_version=2).exclude(action=OPEN_ACTION).exists():

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import RequestStatus, SelectionMethod, ServiceRequest
+from market.requests.models import RequestStatus, SelectionMethod, ServiceRequest
 from .models import OcdsRelease
 
 ORG_SCHEME = "CN-USCC"  # unified social credit code (统一社会信用代码)

@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors as request_selectors, services as request_services
-from ..models import (Organization, QualificationType, QuoteMode, Region, RequestQuestion, SelectionMethod, ServiceItem,
-                      ServiceRequest)
+from market.accounts.models import Organization, Region
+from market.catalogue.models import QualificationType, ServiceItem
+from market.requests.models import QuoteMode, RequestQuestion, SelectionMethod, ServiceRequest
 from ..api.pagination import PAGE_NOT_FOUND
 from ..api.serializers import ErrorSerializer, FenField, IdField
 

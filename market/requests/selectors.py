@@ -10,7 +10,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import Organization, RequestStatus, ServiceRequest, User
+from market.accounts.models import Organization, User
+from market.requests.models import RequestStatus, ServiceRequest
 
 PUBLIC_STATUSES = [s for s in RequestStatus.values if s not in (RequestStatus.DRAFT, RequestStatus.BIDDING_CLOSED)]
 RESULT_STATUSES = [RequestStatus.PUBLICITY, RequestStatus.AWARDED, RequestStatus.CONTRACTED, RequestStatus.IN_SERVICE,
@@ -82,7 +83,7 @@ def request_get_public(*, pk: int) -> ServiceRequest | None:
 
 def request_get_for_user(*, pk: int, user: User) -> ServiceRequest | None:
     """Public requests to everyone; drafts only to the owner's members."""
-    from .. import permissions
+    from market.accounts import permissions
 
     request = (ServiceRequest.objects.filter(pk=pk)
                .select_related("owner", "owner__region", "service_item", "service_item__category", "region")
@@ -99,7 +100,7 @@ def request_get_for_user(*, pk: int, user: User) -> ServiceRequest | None:
 def request_get_for_action(*, pk: int, user: User) -> ServiceRequest | None:
     """The request a write is about (the service locks and reads it again): who may see it, without
     the joins, counts and prefetches of its page."""
-    from .. import permissions
+    from market.accounts import permissions
 
     request = ServiceRequest.objects.filter(pk=pk).select_related("owner").first()
     if request is None:

@@ -13,12 +13,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import permissions
-from ..audit import audit_record, snapshot
-from ..events import emit
+from market.accounts import permissions
+from market.core.audit import audit_record, snapshot
+from market.core.events import emit
 from ..opendata.ocds import TAG_FOR_STATUS, ocds_release_record
-from ..models import (Organization, PricingMode, QualificationType, QuoteMode, RequestAmendment, RequestAvoidance,
-                     RequestQuestion, RequestStatus, SelectionMethod, ServiceRequest, User)
+from market.accounts.models import Organization, User
+from market.catalogue.models import PricingMode, QualificationType
+from market.requests.models import (
+    QuoteMode,
+    RequestAmendment,
+    RequestAvoidance,
+    RequestQuestion,
+    RequestStatus,
+    SelectionMethod,
+    ServiceRequest,
+)
 
 S = RequestStatus
 
@@ -105,7 +114,7 @@ def _validate(data: dict[str, Any], *, qualification_ids: list[int] | None, wind
         err("budget_fen", _("Enter a budget or price ceiling above zero."))
     elif item is not None and item.pricing_mode in (PricingMode.GOVERNMENT_SET, PricingMode.GOVERNMENT_GUIDED) \
             and item.fee_cap_fen is not None and int(budget) > item.fee_cap_fen:
-        from ..money import fen_to_yuan
+        from market.core.money import fen_to_yuan
 
         err("budget_fen", _("The ceiling %(ceiling)s yuan exceeds the government fee standard of %(cap)s yuan for this item.")
             % {"ceiling": fen_to_yuan(int(budget)), "cap": fen_to_yuan(item.fee_cap_fen)})
@@ -211,7 +220,7 @@ def request_update(*, actor: User, request: ServiceRequest, required_qualificati
 
 def request_publish(*, actor: User, request: ServiceRequest) -> ServiceRequest:
     """Publish: the owner must be verified; the platform draws the secret and publishes its commitment."""
-    from bids.draw import commitment_of, new_secret
+    from market.core.draw import commitment_of, new_secret
 
     _require_owner_member(actor, request.owner)
     with transaction.atomic():
@@ -281,7 +290,7 @@ def request_amend(*, actor: User, request: ServiceRequest, reason: str, **change
 
 def _notify_bidders(request: ServiceRequest, subject: str, body: str) -> int:
     from bids.models import Bid, BidStatus
-    from market.models import Membership
+    from market.accounts.models import Membership
 
     org_ids = Bid.objects.filter(request=request, status=BidStatus.ACTIVE).values_list("agency__organization_id", flat=True)
     emails = sorted(set(Membership.objects.filter(organization_id__in=org_ids).exclude(user__email="")

@@ -227,7 +227,7 @@ class RequestDocumentType(DocumentType):
                 .select_related("owner", "service_item", "service_item__category").order_by("pk"))
 
     def build(self, req, ctx):
-        from market.money import fen_to_yuan
+        from market.core.money import fen_to_yuan
 
         item = req.service_item
         region_name = ctx.region_name(req.region_id)

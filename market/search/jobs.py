@@ -1,10 +1,10 @@
-"""The search index's deadline job (run by `process_deadlines`, registered through market.deadlines)."""
+"""The search index's deadline job (run by `process_deadlines`, registered through market.core.deadlines)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from market.deadlines import deadline_job
+from market.core.deadlines import deadline_job
 
 from .indexing import sync
 

@@ -19,13 +19,14 @@ FILTERS = ("service_item", "region", "grade", "method", "status", "category", "q
 
 
 def _status_labels() -> dict:
-    from market.models import RequestStatus
+    from market.requests.models import RequestStatus
 
     return dict(RequestStatus.choices)
 
 
 def _labels() -> dict:
-    from market.models import ApprovalLevel, PricingMode, SelectionMethod
+    from market.catalogue.models import ApprovalLevel, PricingMode
+    from market.requests.models import SelectionMethod
 
     return {"method": dict(SelectionMethod.choices), "pricing_mode": dict(PricingMode.choices),
             "level": dict(ApprovalLevel.choices)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
-from market.money import fen_to_yuan
+from market.core.money import fen_to_yuan
 
 from ..contracts import selectors as contract_selectors
 

@@ -1,10 +1,10 @@
 """{% load once %}{% once_token %} inside a POST form whose view is decorated with
-market.once.submit_once: a hidden one-time token, so that sending the form twice creates one object."""
+market.core.once.submit_once: a hidden one-time token, so that sending the form twice creates one object."""
 
 from django import template
 from django.utils.html import format_html
 
-from ..once import FIELD, new_token
+from market.core.once import FIELD, new_token
 
 register = template.Library()
 

@@ -17,7 +17,7 @@ def unread_count(context) -> int:
 
 @register.filter
 def yuan(fen) -> str:
-    from market.money import fen_to_yuan
+    from market.core.money import fen_to_yuan
 
     return "—" if fen in (None, "") else fen_to_yuan(int(fen))
 

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from agencies import services
 from agencies.models import AgencyInvitation, AgencyServiceItem, LicenceFile
-from market import permissions as market_permissions
-from market.models import Membership, User
+from market.accounts import permissions as market_permissions
+from market.accounts.models import Membership, User
 from tests.factories import agency_admin, make_agency, make_regulator, make_user, pdf_upload
 from tests.request_factories import agency_member_add
 

@@ -89,7 +89,7 @@ def test_a_bad_patch_changes_nothing(api):
 
 
 def test_a_fee_above_the_cap_is_400_and_nothing_is_written(api):
-    from market.models import ServiceItem
+    from market.catalogue.models import ServiceItem
 
     item = ServiceItem.objects.filter(fee_cap_fen__isnull=False).exclude(pricing_mode="market").first()
     agency = make_agency(status="draft")

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from agencies import demo
 from agencies.models import Agency, AgencyStatus, Qualification
-from market.audit import audit_verify
+from market.core.audit import audit_verify
 from market.demo.core import DEMO_PASSWORD
-from market.models import Membership
-from market.permissions import can_manage
+from market.accounts.models import Membership
+from market.accounts.permissions import can_manage
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from agencies import services
 from agencies.models import Agency, AgencyStatus, PublicityObjection
-from market.deadlines import run_due
-from market.models import CalendarDay, HolidayYear
+from market.core.deadlines import run_due
+from market.calendar.models import CalendarDay, HolidayYear
 from tests.factories import agency_admin, make_agency, make_regulator
 
 pytestmark = pytest.mark.django_db

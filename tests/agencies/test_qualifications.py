@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from agencies import eligibility, services
 from agencies.models import Qualification
-from market.deadlines import run_due
-from market.models import QualificationType
+from market.core.deadlines import run_due
+from market.catalogue.models import QualificationType
 from tests.factories import agency_admin, make_agency
 
 pytestmark = pytest.mark.django_db

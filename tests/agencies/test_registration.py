@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 
 from agencies import services
 from agencies.models import Agency, AgencyStatus
-from market.models import Membership, Organization, ServiceItem
+from market.accounts.models import Membership, Organization
+from market.catalogue.models import ServiceItem
 from tests.factories import agency_admin, make_agency, make_regulator, make_user, next_uscc, pdf_upload, region
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_an_active_agency_keeps_its_certificates_current_but_not_its_items():
 
     from django.utils import timezone
 
-    from market.models import QualificationType
+    from market.catalogue.models import QualificationType
 
     agency = make_agency(status="active")
     admin = agency_admin(agency)
@@ -175,7 +176,7 @@ def test_registration_in_steps_through_the_pages(client):
     assert client.post(f"{base}/items/", {"action": "add", "service_item": "", "fee_quote": ""}).status_code == 400
     client.post(f"{base}/items/", {"action": "next"})
     # Step 4: a certificate with its scan.
-    from market.models import QualificationType
+    from market.catalogue.models import QualificationType
 
     response = client.post(f"{base}/qualifications/", {
         "action": "add", "qualification_type": QualificationType.objects.get(code="QT-CH-B").pk,

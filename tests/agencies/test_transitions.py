@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from agencies import services
 from agencies.models import Agency, AgencyStatus, PublicityObjection
-from market.models import AuditEvent, Membership, Organization
+from market.core.models import AuditEvent
+from market.accounts.models import Membership, Organization
 from tests.factories import agency_admin, make_agency, make_regulator, make_user, next_uscc, region
 from tests.request_factories import agency_member_add
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agencies import services
 from agencies.models import LicenceFile, Qualification
-from market.models import QualificationType
+from market.catalogue.models import QualificationType
 from tests.factories import JPEG_BYTES, PDF_BYTES, PNG_BYTES, agency_admin, make_agency, make_regulator, pdf_upload
 
 pytestmark = pytest.mark.django_db

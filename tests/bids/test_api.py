@@ -6,8 +6,8 @@ from rest_framework.test import APIClient
 
 from bids.models import Bid
 from market.requests import services as request_services
-from market.audit import audit_verify
-from market.models import AuditEvent
+from market.core.audit import audit_verify
+from market.core.models import AuditEvent
 from tests.factories import make_owner, org_admin
 from tests.request_factories import active_agency, agency_admin, published_request, request_fields
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from bids import services
 from bids.models import Bid
-from market.audit import audit_record, audit_verify
-from market.models import AuditEvent, ServiceRequest
+from market.core.audit import audit_record, audit_verify
+from market.core.models import AuditEvent
+from market.requests.models import ServiceRequest
 from tests.request_factories import active_agency, agency_admin, published_request
 
 pytestmark = [

@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from bids import draw
-from bids.draw import Entry
+from market.core import draw
+from market.core.draw import Entry
 
 SECRET = "11" * 32
 NONCES = {101: "aa" * 16, 102: "bb" * 16, 103: "cc" * 16, 104: "dd" * 16, 105: "ee" * 16}

@@ -13,7 +13,7 @@ from bids import services
 from bids.models import Bid
 from credit import services as credit_services
 from credit.models import Breach, BreachRule
-from market.models import RequestAvoidance
+from market.requests.models import RequestAvoidance
 from tests.factories import make_regulator
 from tests.request_factories import active_agency, agency_admin, published_request
 
@@ -98,7 +98,7 @@ def _one_of_two_types(request):
 
 def _certificate_of_another_type(request):
     agency = active_agency(item=None)
-    from market.models import QualificationType
+    from market.catalogue.models import QualificationType
 
     other = QualificationType.objects.exclude(pk__in=request.required_qualifications.values("pk")).first()
     today = timezone.localdate()

@@ -16,8 +16,9 @@ from bids import services
 from bids.models import Bid, ResultObjection, SelectionRun
 from bids.services import content_hash
 from market.requests import services as request_services
-from market.models import Organization, RequestStatus, ServiceRequest
-from market.money import fen_to_yuan
+from market.accounts.models import Organization
+from market.requests.models import RequestStatus, ServiceRequest
+from market.core.money import fen_to_yuan
 from tests.factories import make_owner, make_regulator, make_user, next_uscc, org_admin, region
 from tests.request_factories import active_agency, agency_admin, freeze, item_with_qualification, published_request
 

@@ -7,10 +7,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from agencies.models import AgencyStatus
-from bids import draw, services
+from market.core import draw
+from bids import services
 from bids.models import Bid, BidStatus, SelectionRun
 from market.requests import services as request_services
-from market.models import AuditEvent, QualificationType, RequestStatus, ServiceItem, ServiceRequest
+from market.core.models import AuditEvent
+from market.catalogue.models import QualificationType, ServiceItem
+from market.requests.models import RequestStatus, ServiceRequest
 from tests.factories import make_owner, make_regulator, make_user, org_admin
 from tests.request_factories import (active_agency, agency_admin, freeze, item_with_qualification, published_request,
                                      request_fields)
@@ -366,7 +369,7 @@ def _selected_request():
 
 
 def test_award_follows_publicity_by_server_time():
-    from market.deadlines import run_due
+    from market.core.deadlines import run_due
 
     request, _ = _selected_request()
     run_due(now=request.publicity_ends_at - dt.timedelta(seconds=1))
@@ -379,7 +382,7 @@ def test_award_follows_publicity_by_server_time():
 
 
 def test_an_open_objection_holds_the_award_until_dismissed():
-    from market.deadlines import run_due
+    from market.core.deadlines import run_due
 
     request, bids = _selected_request()
     with freeze(request.publicity_ends_at - dt.timedelta(hours=1)):

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from market.models import QualificationType, ServiceCategory, ServiceItem
+from market.catalogue.models import QualificationType, ServiceCategory, ServiceItem
 
 pytestmark = pytest.mark.django_db
 

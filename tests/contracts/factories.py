@@ -1,5 +1,5 @@
 """Building contracts the way users do: a published request, bids, the selection by server time,
-the award after publicity (market.deadlines.run_due), which drafts the contract in the same run."""
+the award after publicity (market.core.deadlines.run_due), which drafts the contract in the same run."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from bids import services as bid_services
 from market.contracts.models import Contract
-from market.deadlines import run_due
-from market.models import ServiceRequest
+from market.core.deadlines import run_due
+from market.requests.models import ServiceRequest
 from tests.factories import PDF_BYTES, make_owner, org_admin
 from tests.request_factories import active_agency, agency_admin, freeze, published_request
 

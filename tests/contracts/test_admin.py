@@ -9,7 +9,9 @@ from credit import services as credit_services
 from credit.models import BreachRule
 from market.contracts import services as contract_services
 from market.contracts.models import Contract, ContractStatus, EvaluationStatus
-from market.models import AuditEvent, RequestStatus, User
+from market.core.models import AuditEvent
+from market.accounts.models import User
+from market.requests.models import RequestStatus
 from tests.factories import PASSWORD, make_regulator
 
 from .factories import (accepted_contract, agency_user, delivered_contract, drafted_contract, freeze, owner_user,

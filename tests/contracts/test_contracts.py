@@ -8,8 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from market.contracts import services as contract_services
 from market.contracts.models import Contract, ContractStatus
-from market.deadlines import run_due
-from market.models import AuditEvent, RequestStatus, ServiceRequest
+from market.core.deadlines import run_due
+from market.core.models import AuditEvent
+from market.requests.models import RequestStatus, ServiceRequest
 from tests.factories import make_owner, make_regulator, org_admin
 
 from .factories import (agency_user, awarded_request, drafted_contract, freeze, owner_user, signed_contract)

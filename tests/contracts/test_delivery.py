@@ -10,9 +10,10 @@ from market.contracts import selectors as contract_selectors
 
 from market.contracts import services as contract_services
 from market.contracts.models import ContractStatus, DeliveryRound, DeliveryStatus, ExtensionStatus
-from market.deadlines import run_due
-from market.models import AuditEvent, RequestStatus, ServiceRequest
-from market.workdays import add_working_days
+from market.core.deadlines import run_due
+from market.core.models import AuditEvent
+from market.requests.models import RequestStatus, ServiceRequest
+from market.calendar.workdays import add_working_days
 from tests.factories import make_owner, org_admin
 
 from .factories import agency_user, delivered_contract, freeze, owner_user, pdf, signed_contract

@@ -7,10 +7,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from market.audit import audit_verify
+from market.core.audit import audit_verify
 from market.contracts.models import Contract, ContractStatus, DeliveryStatus, Payment
 from market.contracts.selectors import contracts_overdue
-from market.models import AuditEvent, ServiceRequest, User
+from market.core.models import AuditEvent
+from market.accounts.models import User
+from market.requests.models import ServiceRequest
 from market.opendata.models import OcdsRelease
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from market.contracts import selectors as contract_selectors
 
 from market.contracts import services as contract_services
 from market.contracts.models import Evaluation, EvaluationStatus
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 from tests.factories import make_owner, make_regulator, org_admin
 
 from .factories import accepted_contract, agency_user, delivered_contract, freeze, owner_user, signed_contract

@@ -11,7 +11,8 @@ from market import payments
 
 from market.contracts import services as contract_services
 from market.contracts.models import ContractStatus, Payment, PaymentRefund, PaymentStatus
-from market.models import AuditEvent, RequestStatus, ServiceRequest
+from market.core.models import AuditEvent
+from market.requests.models import RequestStatus, ServiceRequest
 
 from . import stripe_helpers as ls
 from .factories import agency_user, freeze, owner_user, pdf, signed_contract

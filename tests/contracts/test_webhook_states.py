@@ -19,7 +19,7 @@ from django.utils import translation
 
 from market import payments
 from market.contracts.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 
 from . import stripe_helpers as ls
 from .factories import owner_user, signed_contract

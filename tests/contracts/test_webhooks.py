@@ -13,7 +13,7 @@ import pytest
 
 from market import payments
 from market.contracts.models import Contract, ContractStatus, Payment, PaymentStatus, StripeEvent
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 
 from . import stripe_helpers as ls
 from .factories import owner_user, signed_contract

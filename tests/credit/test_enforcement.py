@@ -20,7 +20,8 @@ from agencies.models import Agency, AgencyStatus
 from bids import services as bid_services
 from credit import services as credit_services
 from credit.models import BreachRule
-from market.models import Organization, RequestStatus
+from market.accounts.models import Organization
+from market.requests.models import RequestStatus
 from tests.factories import make_regulator, make_user, next_uscc, org_admin
 from tests.request_factories import active_agency, agency_admin, freeze, published_request
 
@@ -171,7 +172,7 @@ def test_an_agency_takes_on_people_only_by_invitation(client, world):
 
     from agencies import services as agency_services
     from agencies.models import AgencyInvitation
-    from market.models import Membership
+    from market.accounts.models import Membership
 
     before = Membership.objects.filter(organization=world.agency.organization).count()
     response = _cases()["organization-members"](client, world)
@@ -186,7 +187,7 @@ def test_an_agency_takes_on_people_only_by_invitation(client, world):
 def test_the_membership_service_refuses_to_add_people_to_an_agency_directly(world):
     from django.core.exceptions import ValidationError
 
-    from market import services as market_services
+    from market.accounts import services as market_services
 
     with pytest.raises(ValidationError) as exc:
         market_services.membership_add(actor=world.user, organization=world.agency.organization, user=world.newcomer,
@@ -219,7 +220,7 @@ class World:
         with freeze(self.contract_request.bid_deadline + dt.timedelta(minutes=1)):
             bid_services.selection_run(actor=None, request=self.contract_request)
         from market.contracts.services import contract_draft
-        from market.deadlines import run_due
+        from market.core.deadlines import run_due
 
         self.contract_request.refresh_from_db()
         ends = self.contract_request.publicity_ends_at

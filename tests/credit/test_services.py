@@ -9,7 +9,7 @@ from bids.models import SelectionRun
 from credit import services
 from credit.models import Breach, BreachRule, BreachStatus
 from credit.standing import agency_refusal, uscc_refusal
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 from tests.factories import make_regulator, org_admin
 from tests.request_factories import active_agency, agency_admin, freeze, published_request
 

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus
-from market.models import QualificationType
-from market.uscc import is_valid_uscc, make_uscc
+from market.catalogue.models import QualificationType
+from market.core.uscc import is_valid_uscc, make_uscc
 from tests.e2e.conftest import pdf_file
 from tests.factories import PASSWORD, make_regulator, make_user
 from tests.request_factories import item_with_qualification

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from bids import services as bid_services
 from market.contracts.models import Contract, ContractStatus, Evaluation
-from market.models import ServiceRequest
+from market.requests.models import ServiceRequest
 from tests.e2e.conftest import pdf_file
 from tests.factories import PASSWORD, make_owner, org_admin
 from tests.request_factories import active_agency, agency_admin, published_request

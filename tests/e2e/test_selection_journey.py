@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from market.models import ServiceRequest
+from market.requests.models import ServiceRequest
 from tests.factories import PASSWORD, make_owner, make_regulator, org_admin
 from tests.request_factories import active_agency, agency_admin, item_with_qualification, published_request
 

@@ -18,7 +18,8 @@ from bids import services as bid_services
 from bids.models import Bid
 from market.contracts import services as contract_services
 from market.contracts.models import Contract, ContractStatus
-from market.models import AuditEvent, ServiceRequest
+from market.core.models import AuditEvent
+from market.requests.models import ServiceRequest
 from tests.contracts.factories import agency_user, drafted_contract, freeze, owner_user
 from tests.request_factories import active_agency, agency_admin, published_request
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from bids.models import Bid
 from market.contracts.models import Evaluation
-from market.models import AuditEvent, ServiceRequest
-from market.once import FIELD
+from market.core.models import AuditEvent
+from market.requests.models import ServiceRequest
+from market.core.once import FIELD
 from supervision.models import Complaint
 from tests.contracts.factories import accepted_contract, freeze, owner_user
 from tests.factories import make_owner, make_user, org_admin

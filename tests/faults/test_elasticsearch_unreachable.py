@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from market.models import RequestStatus, ServiceRequest
+from market.requests.models import RequestStatus, ServiceRequest
 from market.search import backends, indexing
 from market.search.backends import database
 from market.search.models import SearchOutbox

@@ -12,7 +12,7 @@ import pytest
 
 from market import payments
 from market.contracts.models import ContractStatus, Payment, PaymentStatus
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 from tests.contracts.factories import delivered_contract, freeze, owner_user, signed_contract
 
 pytestmark = pytest.mark.django_db

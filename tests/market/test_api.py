@@ -1,7 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from market.models import Organization, ServiceItem, User
+from market.accounts.models import Organization, User
+from market.catalogue.models import ServiceItem
 from tests.factories import make_user, next_uscc
 
 pytestmark = pytest.mark.django_db

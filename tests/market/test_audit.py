@@ -11,7 +11,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from market.audit import (
+from market.core.audit import (
     GENESIS_HASH,
     HASHED_FIELDS,
     OPEN_ACTION,
@@ -23,7 +23,7 @@ from market.audit import (
     event_hash,
     stream_of,
 )
-from market.models import AuditEvent
+from market.core.models import AuditEvent
 from tests.factories import make_owner, make_user
 
 pytestmark = pytest.mark.django_db

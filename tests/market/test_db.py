@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from market import permissions
-from market.db import hot_cursor
+from market.accounts import permissions
+from market.core.db import hot_cursor
 from tests.factories import make_owner, make_user, org_admin
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,8 @@
 import pytest
 from django.core import mail
 
-from market.models import AuditEvent, Organization, User
+from market.core.models import AuditEvent
+from market.accounts.models import Organization, User
 from tests.factories import make_regulator, make_user, next_uscc
 
 pytestmark = pytest.mark.django_db

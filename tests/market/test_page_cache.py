@@ -105,7 +105,7 @@ def test_a_request_page_is_not_kept_past_its_bid_deadline(client):
 
     from django.utils import timezone
 
-    from market.models import ServiceRequest
+    from market.requests.models import ServiceRequest
     from tests.request_factories import published_request
 
     sr = published_request()

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from market import permissions, services
-from market.models import Membership, Organization
+from market.accounts import permissions, services
+from market.accounts.models import Membership, Organization
 from tests.factories import make_owner, make_regulator, make_user, next_uscc, org_admin, region
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from market.uscc import is_valid_uscc, make_uscc, uscc_problem, validate_uscc
+from market.core.uscc import is_valid_uscc, make_uscc, uscc_problem, validate_uscc
 
 REAL_CODES = [
     "91350100M000100Y43",  # the GB 32100 worked example

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _awarded():
-    from market.deadlines import run_due
+    from market.core.deadlines import run_due
 
     request = published_request(selection_method="lowest")
     agencies = [active_agency(item=request.service_item) for _ in range(3)]

@@ -27,7 +27,7 @@ def test_lockout_counters_live_in_redis_shared_by_workers(settings):
     import redis
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    from market import lockout
+    from market.core import lockout
 
     cache = caches["default"]
     cache.clear()

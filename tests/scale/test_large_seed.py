@@ -12,15 +12,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyServiceItem, AgencyStatus, Qualification
-from bids import draw, services
+from market.core import draw
+from bids import services
 from bids.models import Bid, BidStatus, SelectionRun
-from market.audit import audit_verify
+from market.core.audit import audit_verify
 from market.demo.large import PROPOSALS, fast_content_hash
-from market.models import Membership, Organization, RequestStatus, ServiceRequest, User
+from market.accounts.models import Membership, Organization, User
+from market.requests.models import RequestStatus, ServiceRequest
 from market.opendata.ocds import build_release
 from market.opendata.models import OcdsRelease
-from market.permissions import can_act_for
-from market.uscc import is_valid_uscc, make_uscc
+from market.accounts.permissions import can_act_for
+from market.core.uscc import is_valid_uscc, make_uscc
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -32,7 +32,8 @@ def indexed_agency(name: str, *, items=(), region: str = "440106", grade: str = 
                    introduction: str = ""):
     """An active agency offering `items` (codes), in `region`, with a credit grade and score."""
     from agencies.models import Agency, AgencyServiceItem
-    from market.models import Organization, ServiceItem
+    from market.accounts.models import Organization
+    from market.catalogue.models import ServiceItem
     from tests.request_factories import active_agency
 
     agency = active_agency(name=name)

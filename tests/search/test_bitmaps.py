@@ -181,7 +181,8 @@ def test_request_statuses_follow_the_deadline_on_both_paths(reindex, owner_org, 
 @on_postgresql
 def test_the_bitmaps_follow_every_change(agencies, owner_org, django_capture_on_commit_callbacks):
     from agencies.models import AgencyServiceItem
-    from market.models import Organization, ServiceItem
+    from market.accounts.models import Organization
+    from market.catalogue.models import ServiceItem
 
     assert_consistent("agency")
     first, second = agencies[0], agencies[1]

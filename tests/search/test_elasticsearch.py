@@ -9,7 +9,7 @@ from market.search import analysis
 from market.search.backends.base import build_query
 from market.search.backends.elastic import AgencyDocument, ElasticsearchBackend, ItemDocument, RequestDocument, es_document
 from market.search.documents import build_documents
-from market.models import ServiceItem
+from market.catalogue.models import ServiceItem
 from tests.request_factories import published_request
 from tests.search.conftest import indexed_agency
 

@@ -8,7 +8,7 @@ from agencies import services as agency_services
 from agencies.models import Agency, AgencyStatus
 from bids import services as bid_services
 from market.requests import services as request_services
-from market.models import ServiceItem
+from market.catalogue.models import ServiceItem
 from market.search import indexing, search
 from market.search.backends.elastic import es_document
 from market.search.documents import build_documents
@@ -133,7 +133,7 @@ def test_a_grade_changed_without_signals_is_caught_by_the_sync_job(reindex):
 
 
 def test_the_sync_job_runs_with_the_deadlines():
-    from market.deadlines import jobs
+    from market.core.deadlines import jobs
 
     assert "search_sync" in [name for name, _ in jobs()]
 

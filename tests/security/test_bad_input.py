@@ -19,8 +19,9 @@ from rest_framework.test import APIClient
 
 from agencies.models import AgencyServiceItem
 from bids.models import Bid
-from market.models import Organization, ServiceRequest, User
-from market.money import MAX_FEN, yuan_to_fen
+from market.accounts.models import Organization, User
+from market.requests.models import ServiceRequest
+from market.core.money import MAX_FEN, yuan_to_fen
 from tests.factories import agency_admin, make_agency, make_owner, make_regulator, next_uscc, org_admin
 from tests.request_factories import active_agency, item_with_qualification, published_request, request_fields
 

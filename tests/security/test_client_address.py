@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
-from market.client_address import client_address
+from market.core.client_address import client_address
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from rest_framework.test import APIClient
 from bids import services as bid_services
 from bids.models import Bid, ResultObjection
 from market.requests import services as request_services
-from market import services
-from market.models import Membership, RequestQuestion
+from market.accounts import services
+from market.accounts.models import Membership
+from market.requests.models import RequestQuestion
 from tests.factories import make_owner, make_regulator, make_user, org_admin
 from tests.request_factories import (active_agency, agency_admin, agency_member_add, freeze, item_with_qualification,
                                      published_request)

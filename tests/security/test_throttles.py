@@ -7,7 +7,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from market.models import User
+from market.accounts.models import User
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.db import transaction
 
 from agencies.models import AgencyServiceItem
 from bids import services as bid_services
-from market.models import Membership, Organization, ServiceRequest, User
+from market.accounts.models import Membership, Organization, User
+from market.requests.models import ServiceRequest
 from supervision.notifications import HEADER
 from tests.factories import make_owner
 from tests.request_factories import active_agency, agency_admin, freeze, item_with_qualification, published_request

@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from market.models import AuditEvent
-from market.workdays import add_working_days
+from market.core.models import AuditEvent
+from market.calendar.workdays import add_working_days
 from supervision import services
 from supervision.models import Complaint, ComplaintOutcome, ComplaintStatus, SubjectType
 from tests.factories import make_owner, make_regulator, make_user

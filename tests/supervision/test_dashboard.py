@@ -12,10 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from bids.draw import new_nonce
+from market.core.draw import new_nonce
 from bids.models import Bid, SelectionRun
 from market.contracts.models import Contract, ContractStatus
-from market.models import Region, RequestStatus, ServiceItem, ServiceRequest
+from market.accounts.models import Region
+from market.catalogue.models import ServiceItem
+from market.requests.models import RequestStatus, ServiceRequest
 from supervision import selectors
 from tests.factories import make_agencies_bulk, make_owner, make_regulator, make_user
 

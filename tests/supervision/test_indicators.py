@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from credit.models import Breach, BreachRule
-from market.models import AuditEvent, RequestAvoidance
+from market.core.models import AuditEvent
+from market.requests.models import RequestAvoidance
 from supervision import indicators, services
 from supervision.models import RiskWarning, WarningRule, WarningStatus
 from tests.factories import make_regulator, make_user

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agencies.models import AgencyServiceItem
-from market.models import AuditEvent, Region, ServiceItem
+from market.core.models import AuditEvent
+from market.accounts.models import Region
+from market.catalogue.models import ServiceItem
 from supervision import draw, services
 from supervision.models import Inspection, InspectionOutcome, InspectionPlan, PlanStatus
 from tests.factories import make_agencies_bulk, make_regulator, make_user
@@ -119,7 +121,7 @@ def test_the_draw_waits_for_the_published_time_and_runs_once():
     with pytest.raises(ValidationError) as exc:
         services.plan_draw(actor=inspectors[0], plan=plan)
     assert exc.value.code == "too_early"
-    from market.deadlines import run_due
+    from market.core.deadlines import run_due
 
     assert run_due(now=plan.draw_at)["supervision.inspection_draws"] == 1
     assert run_due(now=plan.draw_at)["supervision.inspection_draws"] == 0

@@ -20,9 +20,9 @@ from credit import services as credit_services
 from credit.models import BreachRule
 from market.requests import services as request_services
 from market.contracts import services as contract_services
-from market.deadlines import run_due
-from market.events import domain_event, emit
-from market.models import ServiceRequest
+from market.core.deadlines import run_due
+from market.core.events import domain_event, emit
+from market.requests.models import ServiceRequest
 from supervision import notifications, services
 from supervision.models import Notification, NotificationKind, NotificationPreference, SubjectType
 from tests.factories import PDF_BYTES, make_regulator, make_user, org_admin
@@ -45,7 +45,7 @@ def assert_exactly(kind, user_ids, *, emailed=True):
     user_ids = set(user_ids)
     assert user_ids, "the test must expect someone"
     assert received(kind) == Counter({u: 1 for u in user_ids})
-    from market.models import User
+    from market.accounts.models import User
 
     emails = Counter(to for m in mails(kind) for to in m.to)
     expected = Counter({e: 1 for e in User.objects.filter(pk__in=user_ids).exclude(email="").values_list("email", flat=True)})

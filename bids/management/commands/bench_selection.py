@@ -16,12 +16,16 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from agencies.models import Agency, AgencyStatus, Qualification
-from bids import draw, services
+from market.core import draw
+from bids import services
 from bids.models import Bid, SelectionRun
-from market import services as market_services
-from market.models import AuditEvent, Membership, Organization, Region, RequestStatus, ServiceItem, ServiceRequest, User
-from market.permissions import grant_role_permissions
-from market.uscc import make_uscc
+from market.accounts import services as market_services
+from market.core.models import AuditEvent
+from market.accounts.models import Membership, Organization, Region, User
+from market.catalogue.models import ServiceItem
+from market.requests.models import RequestStatus, ServiceRequest
+from market.accounts.permissions import grant_role_permissions
+from market.core.uscc import make_uscc
 
 PREFIX = "BENCH"
 
@@ -137,7 +141,7 @@ class Command(BaseCommand):
             Agency.objects.filter(pk__in=[a.pk for a in agencies]).delete()
             user_ids = list(Membership.objects.filter(organization_id__in=org_ids + [owner.pk]).values_list("user_id", flat=True))
             Membership.objects.filter(organization_id__in=org_ids + [owner.pk]).delete()
-            from market.models import OrganizationUserObjectPermission
+            from market.accounts.models import OrganizationUserObjectPermission
 
             OrganizationUserObjectPermission.objects.filter(content_object_id__in=org_ids).delete()
             Organization.objects.filter(pk__in=org_ids + [owner.pk]).delete()

@@ -5,7 +5,7 @@ import urllib.request
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bids import draw
+from market.core import draw
 from bids.models import SelectionRun
 
 

@@ -251,7 +251,7 @@ def _qualified_agencies(item, on: dt.date):
 
 def _agency_admins(agency_ids: list[int]) -> dict[int, object]:
     from agencies.models import Agency
-    from market.models import Membership
+    from market.accounts.models import Membership
 
     org_of = dict(Agency.objects.filter(pk__in=agency_ids).values_list("pk", "organization_id"))
     users = {}
@@ -263,7 +263,7 @@ def _agency_admins(agency_ids: list[int]) -> dict[int, object]:
 
 def _pick_item(min_agencies: int):
     """A service item with required qualifications and at least `min_agencies` qualified active agencies."""
-    from market.models import ServiceItem
+    from market.catalogue.models import ServiceItem
 
     today = timezone.localdate()
     best = None
@@ -279,7 +279,7 @@ def _pick_item(min_agencies: int):
 
 
 def _owner_and_admin():
-    from market.models import Membership, Organization
+    from market.accounts.models import Membership, Organization
 
     m = (Membership.objects.filter(organization__kind=Organization.Kind.OWNER, organization__status="verified",
                                    role=Membership.Role.ADMIN, user__is_active=True)
@@ -290,8 +290,8 @@ def _owner_and_admin():
 
 
 def _new_request(*, owner, user, item, deadline: dt.datetime, project: str, social: bool = True):
-    from bids import draw
-    from market.models import RequestStatus, SelectionMethod, ServiceRequest
+    from market.core import draw
+    from market.requests.models import RequestStatus, SelectionMethod, ServiceRequest
 
     now = timezone.now()
     secret = draw.new_secret()
@@ -308,9 +308,10 @@ def _new_request(*, owner, user, item, deadline: dt.datetime, project: str, soci
 
 def request_with_bids(n: int, stdout) -> int:
     """A request with at least n active bids and a published result: an existing one, else a new one."""
-    from bids import draw, services
+    from market.core import draw
+    from bids import services
     from bids.models import Bid, SelectionRun
-    from market.models import ServiceRequest
+    from market.requests.models import ServiceRequest
 
     existing = (ServiceRequest.objects.filter(project_name=BENCH_PROJECT, selection_runs__isnull=False)
                 .values_list("pk", flat=True).first())
@@ -382,7 +383,7 @@ def submission_cleanup(fx: SubmissionFixture) -> None:
     from rest_framework.authtoken.models import Token
 
     from bids.models import Bid
-    from market.models import ServiceRequest
+    from market.requests.models import ServiceRequest
     from market.opendata.models import OcdsRelease
 
     with transaction.atomic():
@@ -488,7 +489,8 @@ class Command(BaseCommand):
     def _volume(self) -> str:
         from agencies.models import Agency
         from bids.models import Bid
-        from market.models import Organization, ServiceRequest
+        from market.accounts.models import Organization
+        from market.requests.models import ServiceRequest
 
         parts = []
         for label, model in (("agencies", Agency), ("organizations", Organization), ("requests", ServiceRequest),
@@ -505,7 +507,7 @@ class Command(BaseCommand):
 
     def _typical_result(self) -> int | None:
         from bids.models import SelectionRun
-        from market.models import RequestStatus, ServiceRequest
+        from market.requests.models import RequestStatus, ServiceRequest
 
         return (ServiceRequest.objects.filter(status=RequestStatus.AWARDED)
                 .filter(Exists(SelectionRun.objects.filter(request=OuterRef("pk"))))

@@ -113,8 +113,9 @@ class Command(BaseCommand):
 
     def _create(self, count: int, rng: random.Random) -> None:
         from agencies.models import Agency, AgencyServiceItem
-        from market.models import Organization, Region, ServiceItem
-        from market.uscc import make_uscc
+        from market.accounts.models import Organization, Region
+        from market.catalogue.models import ServiceItem
+        from market.core.uscc import make_uscc
 
         counties = list(Region.objects.filter(level__in=["county", "town"]).values_list("code", "parent__name"))
         if not counties:
@@ -167,7 +168,7 @@ class Command(BaseCommand):
 
     def _delete(self) -> None:
         from agencies.models import Agency, AgencyServiceItem
-        from market.models import Organization
+        from market.accounts.models import Organization
 
         orgs = Organization.objects.filter(contact_email=BENCH_EMAIL, kind="agency")
         agency_ids = list(Agency.objects.filter(organization__in=orgs).values_list("pk", flat=True))

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from market.reference_data import load_reference_data
+from market.management.reference_data import load_reference_data
 
 
 class Command(BaseCommand):

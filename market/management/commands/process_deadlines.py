@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from market.deadlines import run_due
+from market.core.deadlines import run_due
 
 
 class Command(BaseCommand):

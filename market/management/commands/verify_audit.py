@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from market.audit import audit_check
+from market.core.audit import audit_check
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from .permissions import is_regulator
+from market.accounts.permissions import is_regulator
 
 
 def site(request):

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import QualificationType, Region, ServiceCategory, ServiceItem
+from market.accounts.models import Region
+from market.catalogue.models import QualificationType, ServiceCategory, ServiceItem
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"  # market/data
 LEVELS_ORDER = ["province", "prefecture", "county", "town"]
 
 
@@ -75,7 +76,7 @@ def load_catalogue() -> int:
 
 
 def load_reference_data() -> dict[str, int]:
-    from .workdays import calendar_seed_from_package
+    from market.calendar.workdays import calendar_seed_from_package
 
     from credit.services import breach_rules_seed
 

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from .db import hot_cursor
-from .models import Membership, Organization, User
+from market.core.db import hot_cursor
+from market.accounts.models import Membership, Organization, User
 
 ACT = "market.act_for_organization"
 MANAGE = "market.manage_organization"
@@ -31,7 +31,7 @@ def revoke_role_permissions(*, user: User, organization: Organization) -> None:
         remove_perm(perm, user, organization)
 
 
-# guardian's direct-FK tables for organizations (market.models.Organization{User,Group}ObjectPermission),
+# guardian's direct-FK tables for organizations (market.accounts.models.Organization{User,Group}ObjectPermission),
 # read in one statement: the user's own grant, or a grant to one of the user's groups.
 _ORGANIZATION_PERM_SQL = """
 SELECT 1 FROM market_organizationuserobjectpermission p

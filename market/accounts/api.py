@@ -8,12 +8,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
-from ..lockout import LOCKED_MESSAGE, client_address, is_locked
-from ..models import Organization, Region
-from . import serializers as s
-from .pagination import PAGE_NOT_FOUND
-from .throttling import AnonThrottle, LoginThrottle, RegisterThrottle
+from market.accounts import selectors, services
+from market.core.lockout import LOCKED_MESSAGE, client_address, is_locked
+from market.accounts.models import Organization, Region
+from market.api import serializers as s
+from market.api.pagination import PAGE_NOT_FOUND
+from market.api.throttling import AnonThrottle, LoginThrottle, RegisterThrottle
 
 ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
 TOO_MANY = {429: s.ErrorSerializer}  # repeated failed log-ins lock the name for a while; the login rate is throttled

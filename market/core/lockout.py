@@ -10,13 +10,13 @@ The protection sits below the views, so no login page can forget it:
   admin's log-in, Wagtail's page-privacy log-in, anything added later — asks it, and it refuses a
   locked name or address before the password is looked at, and counts each failure (unknown names
   too, so names cannot be probed).
-- `User.check_password` (market.models) asks `check_password_guarded` outside an `authenticate()`, so
+- `User.check_password` (market.accounts.models) asks `check_password_guarded` outside an `authenticate()`, so
   a form that checks the current password (changing one's password in either admin) counts and
   refuses the same way, by user name.
 - Wagtail's shared page passwords (`PageViewRestriction`) are not accounts; their form is guarded by
   the client address (`guard_page_password`).
 
-The client address is `market.client_address.client_address`: the connection's, or the client behind
+The client address is `market.core.client_address.client_address`: the connection's, or the client behind
 the trusted proxies (`TRUSTED_PROXIES`), never what a client writes in a header.
 """
 
@@ -31,8 +31,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
-from . import ratelimit
-from .client_address import client_address
+from market.core import ratelimit
+from market.core.client_address import client_address
 
 __all__ = ["LockoutBackend", "client_address", "is_locked", "record_failure", "record_success", "LOCKED_MESSAGE"]
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .input_guard import MAX_ID
+from market.core.input_guard import MAX_ID
 
 
 def beyond_any_id(value) -> bool:

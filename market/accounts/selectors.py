@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from .models import Membership, Organization, PricingMode, QualificationType, Region, ServiceCategory, ServiceItem, User
+from market.accounts.models import Membership, Organization, Region, User
+from market.catalogue.models import PricingMode, QualificationType, ServiceCategory, ServiceItem
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .api.errors import API_PREFIX, data_error_field, data_error_message, error_json
+from market.core.errors import API_PREFIX, data_error_field, data_error_message, error_json
 
 MAX_JSON_DEPTH = 32
 MAX_ID = 2**63 - 1  # the largest value of a bigint column (and of SQLite's INTEGER)
@@ -236,7 +236,7 @@ class InputGuardMiddleware:
 
     def process_exception(self, request, exception):
         """A page whose input the database refused (DataError) is the input's fault: 400, not a server error.
-        (The API's views answer their own, in market.api.errors.)"""
+        (The API's views answer their own, in market.core.errors.)"""
         if isinstance(exception, DataError):
             return refusal_response(request, message=data_error_message(), field=data_error_field(exception),
                                     code="invalid_value")

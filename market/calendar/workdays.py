@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import CalendarDay, HolidayYear
+from market.calendar.models import CalendarDay, HolidayYear
 
 logger = logging.getLogger(__name__)
 CN_TZ = ZoneInfo("Asia/Shanghai")

@@ -72,8 +72,9 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .db import hot_cursor
-from .models import AuditEvent, User
+from market.core.db import hot_cursor
+from market.core.models import AuditEvent
+from market.accounts.models import User
 
 logger = logging.getLogger(__name__)
 

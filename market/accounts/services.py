@@ -12,10 +12,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import permissions
-from .audit import audit_record, snapshot
-from .models import Membership, Organization, Region, User
-from .uscc import normalize, validate_uscc
+from market.accounts import permissions
+from market.core.audit import audit_record, snapshot
+from market.accounts.models import Membership, Organization, Region, User
+from market.core.uscc import normalize, validate_uscc
 
 ORG_FIELDS = ("kind", "name", "uscc", "region_id", "address", "legal_representative", "contact_name",
               "contact_phone", "contact_email", "status", "status_comment")

@@ -31,7 +31,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .once_models import FormSubmission
+from market.core.models import FormSubmission
 
 FIELD = "form_token"
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")

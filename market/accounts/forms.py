@@ -2,10 +2,10 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from .lockout import LOCKED_MESSAGE, client_address, is_locked
-from .models import Membership, Organization, Region
-from .selectors import region_choices
-from .uscc import normalize, validate_uscc
+from market.core.lockout import LOCKED_MESSAGE, client_address, is_locked
+from market.accounts.models import Membership, Organization, Region
+from market.accounts.selectors import region_choices
+from market.core.uscc import normalize, validate_uscc
 
 
 class SignupForm(forms.Form):

@@ -11,11 +11,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from . import permissions, ratelimit, selectors, services
-from .api.throttling import register_rate
-from .client_address import client_address
-from .forms import LoginForm, MemberForm, OrganizationForm, RegulatorForm, SignupForm, VerifyForm
-from .models import Organization, User
+from market.accounts import permissions, selectors, services
+from market.core import ratelimit
+from market.api.throttling import register_rate
+from market.core.client_address import client_address
+from market.accounts.forms import (
+    LoginForm,
+    MemberForm,
+    OrganizationForm,
+    RegulatorForm,
+    SignupForm,
+    VerifyForm,
+)
+from market.accounts.models import Organization, User
 
 
 def favicon(request):
@@ -33,7 +41,7 @@ def healthz(request):
 
 def healthz_db(request):
     """The benchmark floor (manage.py bench): a bare view doing one indexed query, a primary-key lookup."""
-    from .models import ServiceRequest
+    from market.requests.models import ServiceRequest
 
     row = ServiceRequest.objects.filter(pk=1).values_list("pk", "status").first()
     return JsonResponse({"status": "ok", "request": row})
@@ -71,7 +79,7 @@ def signup(request):
                 exc.error_dict["password1"] = exc.error_dict.pop("password")
             apply_validation_error(form, exc)
         else:
-            login(request, user, backend="market.lockout.LockoutBackend")
+            login(request, user, backend="market.core.lockout.LockoutBackend")
             messages.success(request, _("Your account is ready. Register your organization to start."))
             return redirect("dashboard")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
