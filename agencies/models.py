@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from market.accounts.models import Membership, Organization, User
 from market.catalogue.models import QualificationType, ServiceItem
+from market.core.money import fen_to_yuan
 
 
 def _new_key() -> str:
@@ -197,8 +198,6 @@ class AgencyServiceItem(models.Model):
 
     @property
     def fee_quote_yuan(self) -> str | None:
-        from market.core.money import fen_to_yuan
-
         return None if self.fee_quote_fen is None else fen_to_yuan(self.fee_quote_fen)
 
 

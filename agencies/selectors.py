@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
@@ -49,8 +50,6 @@ class AgencyFilters:
         )
 
     def querystring(self) -> str:
-        from urllib.parse import urlencode
-
         return urlencode({k: v for k, v in (("service_item", self.service_item), ("region", self.region),
                                             ("qualification", self.qualification), ("q", self.q), ("sort", self.sort))
                           if v and not (k == "sort" and v == "grade")})

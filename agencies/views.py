@@ -3,9 +3,12 @@ and staff, and the regulators' review. Thin: they parse input, call services, re
 
 from __future__ import annotations
 
+import datetime as dt
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,15 +19,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from market.accounts import permissions as market_permissions
-from market.accounts.models import Membership
+from market.accounts.forms import MemberForm
+from market.accounts.models import Membership, Organization, User
+from market.accounts.views import apply_validation_error
+from market.calendar import services as calendar_services
 from market.calendar.models import CalendarDay, HolidayYear
-from market.search.api import agency_directory_search, facet_counts
 from market.calendar.workdays import years_missing_holidays
+from market.search.api import facet_counts
 
 from . import forms, permissions, selectors, services
 from .files import private_file_get, private_file_response
 from .models import (Agency, AgencyInvitation, AgencyServiceItem, AgencyStatus, LicenceFile, Practitioner,
                      PublicityObjection, Qualification)
+from .search import agency_directory_search
 
 PAGE_SIZE = 20
 
@@ -446,6 +453,41 @@ def staff(request, pk: int):
     }, status=_status(invite_form))
 
 
+def organization_members(request, org: Organization):
+    """The members page of an agency's organization (/accounts/organizations/<pk>/members/: the accounts
+    view checks the actor manages the organization, then hands agency organizations over here, as
+    agencies/apps.py registers). An agency's people are the agency's act: refused to a black-listed
+    agency, and a person joins only by accepting an invitation (services.invitation_create), never by
+    being added."""
+    refusal = permissions.standing_refusal(uscc=org.uscc)
+    if refusal:
+        raise PermissionDenied(refusal.message)
+    agency = selectors.agency_current_registration(organization=org)
+    if agency is None:
+        raise PermissionDenied(_("This agency has no registration whose staff could be managed."))
+    form = MemberForm(request.POST or None)
+    if request.method != "POST":
+        return redirect("agencies:staff", pk=agency.pk)
+    if form.is_valid():
+        user = User.objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            form.add_error("username", _("No account has this user name."))
+        elif not user.email:
+            form.add_error("username", _("This account has no e-mail address to send the invitation to."))
+        else:
+            try:
+                services.invitation_create(actor=request.user, agency=agency, email=user.email,
+                                           role=form.cleaned_data["role"],
+                                           accept_url_base=request.build_absolute_uri("/"))
+            except ValidationError as exc:
+                apply_validation_error(form, exc)
+            else:
+                messages.success(request, _("Invitation sent to %(email)s: the person joins the agency when they "
+                                            "accept it.") % {"email": user.email})
+                return redirect("agencies:staff", pk=agency.pk)
+    return render(request, "market/member_form.html", {"form": form, "org": org}, status=400)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token: str):
@@ -493,8 +535,6 @@ def review_all(request):
     status = request.GET.get("status", "")
     q = (request.GET.get("q") or "").strip()[:100]
     page = Paginator(selectors.agency_regulator_list(status=status, q=q), PAGE_SIZE).get_page(request.GET.get("page"))
-    from urllib.parse import urlencode
-
     return render(request, "agencies/review_all.html", {
         "page_obj": page, "status": status, "q": q, "statuses": AgencyStatus.choices,
         "querystring": urlencode({k: v for k, v in (("status", status), ("q", q)) if v}),
@@ -577,26 +617,24 @@ def calendar(request):
     year_form = forms.HolidayYearForm(request.POST if action in ("year", "unyear") else None)
     try:
         if action == "day" and day_form.is_valid():
-            services.calendar_day_set(actor=request.user, **day_form.cleaned_data)
+            calendar_services.calendar_day_set(actor=request.user, **day_form.cleaned_data)
             messages.success(request, _("Calendar day saved."))
             return redirect(f"{reverse('agencies:calendar')}?year={day_form.cleaned_data['day'].year}")
         if action == "delete":
-            import datetime as dt
-
             try:
                 day = dt.date.fromisoformat(request.POST.get("day", ""))
             except ValueError:
                 raise ValidationError(_("Enter a valid date."))
-            services.calendar_day_delete(actor=request.user, day=day)
+            calendar_services.calendar_day_delete(actor=request.user, day=day)
             messages.success(request, _("Calendar day removed."))
             return redirect(f"{reverse('agencies:calendar')}?year={day.year}")
         if action in ("year", "unyear") and year_form.is_valid():
             year = year_form.cleaned_data["year"]
             if action == "year":
-                services.holiday_year_confirm(actor=request.user, year=year)
+                calendar_services.holiday_year_confirm(actor=request.user, year=year)
                 messages.success(request, _("%(year)s is marked as entered.") % {"year": year})
             else:
-                services.holiday_year_withdraw(actor=request.user, year=year)
+                calendar_services.holiday_year_withdraw(actor=request.user, year=year)
                 messages.success(request, _("%(year)s is no longer marked as entered.") % {"year": year})
             return redirect(f"{reverse('agencies:calendar')}?year={year}")
     except ValidationError as exc:

@@ -27,6 +27,7 @@ from market.accounts import permissions
 from market.core.audit import audit_record
 from market.core.db import hot_cursor
 from market.core.events import emit
+from market.core.statemachine import transition
 from market.accounts.models import User
 from market.requests.models import QuoteMode, RequestAvoidance, RequestStatus, SelectionMethod, ServiceRequest
 from market.requests.services import request_transition
@@ -290,9 +291,8 @@ def bid_withdraw(*, actor: User, bid: Bid) -> Bid:
         bid = Bid.objects.select_for_update().get(pk=bid.pk)
         if bid.status != BidStatus.ACTIVE:
             raise BidRefused(Refusal("withdrawn", _("This bid was already withdrawn.")))
-        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN, now
-        bid.save(update_fields=["status", "withdrawn_at"])
-        audit_record(actor=actor, action="bid.withdraw", obj=bid, before={"status": "active"}, after={"status": "withdrawn"})
+        bid.request = request  # locked above: the move's guard reads it
+        transition(bid, to=BidStatus.WITHDRAWN, actor=actor, now=now, changes={"withdrawn_at": now})
     return bid
 
 
@@ -481,7 +481,8 @@ def _perform_selection(*, request: ServiceRequest, actor: User | None, now: dt.d
                           % {"n": len(eligible), "m": request.effective_min_bidders}})
         run = SelectionRun.objects.create(request=request, run=run_no, method=method, outcome=SelectionRun.Outcome.FAILED,
                                           published=published, performed_by=actor, created_at=now)
-        request_transition(request=request, to=RequestStatus.FAILED, actor=actor, reason=published["failed_reason"])
+        request_transition(request=request, to=RequestStatus.FAILED, actor=actor, reason=published["failed_reason"],
+                           now=now)
         emit("selection.result", request_id=request.pk, run_id=run.pk)
         return run
     winner = next(b for b in eligible if b.pk == outcome.winner)
@@ -492,7 +493,8 @@ def _perform_selection(*, request: ServiceRequest, actor: User | None, now: dt.d
                                       winner_id=winner.pk, published=published, performed_by=actor, created_at=now)
     ends = period_end(now, working_days=settings.MARKET["RESULT_PUBLICITY_WORKING_DAYS"],
                       override_seconds=settings.MARKET["RESULT_PUBLICITY_SECONDS"])
-    request_transition(request=request, to=RequestStatus.PUBLICITY, actor=actor, extra_fields={"publicity_ends_at": ends})
+    request_transition(request=request, to=RequestStatus.PUBLICITY, actor=actor, extra_fields={"publicity_ends_at": ends},
+                       now=now)
     audit_record(actor=actor, action="selection.run", obj=request,
                  after={"run": run_no, "winner_bid": winner.pk, "seed": published["seed"], "outcome": "selected"})
     emit("selection.result", request_id=request.pk, run_id=run.pk)
@@ -551,21 +553,20 @@ def objection_rule(*, actor: User, objection: ResultObjection, uphold: bool, rul
     with transaction.atomic():
         request = ServiceRequest.objects.select_for_update().get(pk=objection.request_id)
         objection = ResultObjection.objects.select_for_update().get(pk=objection.pk)
-        if objection.status != ResultObjection.Status.OPEN:
-            raise ValidationError(_("This objection has already been ruled on."), code="already_ruled")
         now = timezone.now()
-        objection.status = ResultObjection.Status.UPHELD if uphold else ResultObjection.Status.DISMISSED
-        objection.ruling, objection.ruled_by, objection.ruled_at = ruling, actor, now
-        objection.save(update_fields=["status", "ruling", "ruled_by", "ruled_at"])
-        audit_record(actor=actor, action=f"objection.{objection.status}", obj=objection, after={"ruling": ruling})
+        ruled = {"ruling": ruling, "ruled_by": actor, "ruled_at": now}
+        transition(objection, to=ResultObjection.Status.UPHELD if uphold else ResultObjection.Status.DISMISSED,
+                   move="uphold" if uphold else "dismiss", actor=actor, reason=ruling, now=now, changes=ruled,
+                   after={"ruling": ruling})
         emit("objection.ruled", objection_id=objection.pk)
         if uphold and request.status == RequestStatus.PUBLICITY:
             run = request.selection_runs.select_for_update().get(outcome=SelectionRun.Outcome.SELECTED)
             run.outcome = SelectionRun.Outcome.VOID
             run.save(update_fields=["outcome"])
-            # Every open objection against the voided result is settled by this ruling.
-            ResultObjection.objects.filter(selection_run=run, status=ResultObjection.Status.OPEN).update(
-                status=ResultObjection.Status.UPHELD, ruling=ruling, ruled_by=actor, ruled_at=now)
+            # Every open objection against the voided result is settled by this ruling (each its own move).
+            for other in ResultObjection.objects.filter(selection_run=run, status=ResultObjection.Status.OPEN).order_by("pk"):
+                transition(other, to=ResultObjection.Status.UPHELD, actor=actor, reason=ruling, now=now, changes=ruled,
+                           after={"ruling": ruling})
             excluded = {b: Refusal(e["reason_code"], e["reason"]) for e in run.published["excluded"]
                         for b in [e["bid_id"]]}
             excluded[run.winner_id] = Refusal("objection_upheld", _("Excluded after an upheld objection: %(r)s") % {"r": ruling})
@@ -581,5 +582,5 @@ def request_award_if_due(*, request: ServiceRequest, now: dt.datetime) -> bool:
         return False
     if request.result_objections.filter(status=ResultObjection.Status.OPEN).exists():
         return False
-    request_transition(request=request, to=RequestStatus.AWARDED, actor=None, extra_fields={"awarded_at": now})
+    request_transition(request=request, to=RequestStatus.AWARDED, actor=None, extra_fields={"awarded_at": now}, now=now)
     return True

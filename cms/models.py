@@ -12,7 +12,7 @@ from wagtail.fields import RichTextField
 from wagtail.models import Page
 from wagtail.search import index
 
-from market.accounts import selectors
+from market.catalogue import selectors
 
 
 class HomePage(Page):

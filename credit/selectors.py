@@ -12,6 +12,8 @@ from agencies.models import Agency, AgencyStatus
 from market.accounts.models import Organization
 
 from .models import Breach, BreachStatus
+from .rules import STAR_THRESHOLDS
+from .standing import agency_refusal
 
 
 def blacklist(*, at: dt.datetime | None = None) -> QuerySet[Agency]:
@@ -49,15 +51,11 @@ class Standing:
 
 
 def stars_for(score: int) -> int:
-    from .rules import STAR_THRESHOLDS
-
     return next(stars for stars, floor in STAR_THRESHOLDS if score >= floor)
 
 
 def agency_standing(*, uscc: str, at: dt.datetime | None = None) -> Standing | None:
     """What other platforms ask: may this agency be trusted now, and why not?"""
-    from .standing import agency_refusal
-
     at = at or timezone.now()
     # The kind makes it one lookup in the (kind, uscc) unique index instead of a scan of the index.
     agency = (Agency.objects.filter(organization__kind=Organization.Kind.AGENCY, organization__uscc=uscc.strip().upper())

@@ -4,6 +4,7 @@ and the score and grade, recomputed whenever an input changes."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Callable
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from agencies.models import Agency
 from market.accounts import permissions
-from market.core.audit import audit_record, snapshot
 from market.accounts.models import Membership, User
+from market.core.audit import audit_record, snapshot
+from market.search import indexing
 
 from .models import Appeal, Breach, BreachRule, BreachStatus, RepairRequest
 from .rules import GRADE_THRESHOLDS, SEED_RULES
@@ -57,26 +59,34 @@ def score_for(*, breach_points: int, evaluation_average: float | None) -> int:
     return max(0, min(100, round(total)))
 
 
-def _evaluation_average(agency: Agency) -> float | None:
-    try:
-        from market.contracts.selectors import evaluation_average
-    except ImportError:
-        return None
-    return evaluation_average(agency=agency)
+# (agency=...) -> the mean of the agency's evaluation scores (1–5), or None. The evaluations are the
+# contracts module's, which sits above credit: the source is registered at start-up (credit/apps.py).
+EvaluationSource = Callable[..., float | None]
+
+
+def _no_evaluations(*, agency: Agency) -> float | None:
+    return None
+
+
+_evaluation_source: EvaluationSource = _no_evaluations
+
+
+def evaluation_source_register(source: EvaluationSource) -> None:
+    """Install where the evaluation average comes from (contracts' `evaluation_average`)."""
+    global _evaluation_source
+    _evaluation_source = source
 
 
 def credit_recompute(*, agency: Agency, at: dt.datetime | None = None) -> Agency:
     """Recompute score and grade from the breaches in force and the evaluations; a banned agency is D."""
     at = at or timezone.now()
     points = Breach.objects.filter(agency=agency, status=BreachStatus.ACTIVE).aggregate(s=models.Sum("points"))["s"] or 0
-    score = score_for(breach_points=points, evaluation_average=_evaluation_average(agency))
+    score = score_for(breach_points=points, evaluation_average=_evaluation_source(agency=agency))
     banned = Breach.objects.filter(agency=agency, status=BreachStatus.ACTIVE, ban_until__gt=at).exists()
     grade = "D" if banned else grade_for(score)
     if (agency.credit_score, agency.credit_grade) != (score, grade):
         Agency.objects.filter(pk=agency.pk).update(credit_score=score, credit_grade=grade)
         agency.credit_score, agency.credit_grade = score, grade
-        from market.search import indexing
-
         indexing.mark("agency", [agency.pk])  # update() sends no signal; the directory ranks by grade
     return agency
 

@@ -7,24 +7,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from agencies.eligibility import Refusal, status_refusal
 from agencies.models import Agency
 
+from .models import Breach, BreachStatus
+
 
 def _bans_in_force(at: dt.datetime):
-    from .models import Breach, BreachStatus
-
     return Breach.objects.filter(status=BreachStatus.ACTIVE, ban_until__gt=at)
 
 
 def ban_annotations(*, at: dt.datetime, agency_ref: str = "pk") -> dict:
     """Annotations that read an agency's longest ban in force at `at` in the agency's own query
     (`ban_until`, `ban_rule`); `bans_from_annotations` turns them into what `agency_refusal` takes."""
-    from django.db.models import OuterRef, Subquery
-
     longest = _bans_in_force(at).filter(agency_id=OuterRef(agency_ref)).order_by("-ban_until", "-pk")
     return {"ban_until": Subquery(longest.values("ban_until")[:1]),
             "ban_rule": Subquery(longest.values("rule__name")[:1])}
@@ -85,8 +85,6 @@ def uscc_refusal(*, uscc: str, at: dt.datetime | None = None) -> Refusal | None:
 
 def require_agency_may_act(*, agency: Agency, at: dt.datetime | None = None) -> None:
     """Raise PermissionDenied with the reason when the agency may not act."""
-    from django.core.exceptions import PermissionDenied
-
     refusal = agency_refusal(agency=agency, at=at)
     if refusal:
         raise PermissionDenied(refusal.message)
@@ -95,8 +93,6 @@ def require_agency_may_act(*, agency: Agency, at: dt.datetime | None = None) -> 
 def require_not_banned(*, agency: Agency, at: dt.datetime | None = None) -> None:
     """Refuse any act of an agency (or of another registration under its USCC) on the black list,
     whatever the registration's status: draft edits, staff changes, activation."""
-    from django.core.exceptions import PermissionDenied
-
     refusal = uscc_refusal(uscc=agency.organization.uscc, at=at)
     if refusal:
         raise PermissionDenied(refusal.message)

@@ -61,3 +61,4 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 # Contracts, deliveries, payments, Stripe events and evaluations.
 from .contracts import admin as contract_admin  # noqa: E402,F401
+from .payments import admin as payment_admin  # noqa: E402,F401  (after the contracts': it extends ContractAdmin)

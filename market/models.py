@@ -11,4 +11,5 @@ from market.calendar.models import *  # noqa: F401,F403
 from market.catalogue.models import *  # noqa: F401,F403
 from market.requests.models import *  # noqa: F401,F403
 from market.contracts.models import *  # noqa: F401,F403
+from market.payments.models import *  # noqa: F401,F403
 from market.opendata.models import *  # noqa: F401,F403

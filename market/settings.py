@@ -138,6 +138,12 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "market.accounts.context_processors.site",
             ],
+            "libraries": {
+                # template tag libraries of the packages under market/ (not apps of their own)
+                "contract_tags": "market.contracts.templatetags.contract_tags",
+                "notification_tags": "market.notifications.templatetags.notification_tags",
+                "once": "market.core.templatetags.once",
+            },
         },
     },
 ]

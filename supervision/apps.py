@@ -7,4 +7,4 @@ class SupervisionConfig(AppConfig):
     verbose_name = _("Supervision")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from market.notifications import receivers  # noqa: F401  (connects the signal receivers)

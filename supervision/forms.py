@@ -11,7 +11,7 @@ from market.accounts.models import Organization, Region, User
 from market.catalogue.models import ServiceItem
 from market.requests.models import ServiceRequest
 
-from .models import ComplaintOutcome, ComplaintStatus, InspectionOutcome, NotificationKind, SubjectType
+from .models import ComplaintOutcome, ComplaintStatus, InspectionOutcome, SubjectType
 
 
 class DismissForm(forms.Form):
@@ -110,9 +110,3 @@ class PlanForm(forms.Form):
 class ResultForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=InspectionOutcome.choices)
     findings = forms.CharField(label=_("Findings (published)"), widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class PreferenceForm(forms.Form):
-    language = forms.ChoiceField(label=_("Language of notifications"), choices=settings.LANGUAGES)
-    email_kinds = forms.MultipleChoiceField(label=_("Send me these by e-mail"), required=False,
-                                            choices=NotificationKind.choices, widget=forms.CheckboxSelectMultiple)

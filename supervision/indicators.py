@@ -20,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyStatus, Qualification
 from bids.models import Bid, BidStatus, SelectionRun
+from credit.models import Breach, BreachStatus
+from market.accounts.models import Organization
 from market.core.audit import audit_record
 from market.requests.models import QuoteMode, RequestAvoidance, RequestStatus, ServiceRequest
 
@@ -196,7 +198,6 @@ def find_owner_concentration(now: dt.datetime) -> list[Finding]:
     hits = [(o, a, n) for o, a, n in rows if totals[o] >= min_awards and n * 100 >= share * totals[o]]
     if not hits:
         return []
-    from market.accounts.models import Organization
 
     owners = dict(Organization.objects.filter(pk__in={o for o, _a, _n in hits}).values_list("pk", "name"))
     names = _agency_names(a for _o, a, _n in hits)
@@ -225,8 +226,6 @@ def find_owner_concentration(now: dt.datetime) -> list[Finding]:
 
 
 def find_single_qualified(now: dt.datetime) -> list[Finding]:
-    from credit.models import Breach, BreachStatus
-
     today = timezone.localdate(now)
     # From the certificates' side, in one grouped query: for each open request, the distinct active,
     # unbanned, not avoided agencies holding a valid certificate of one of its required types.

@@ -13,7 +13,9 @@ from market.core.events import emit
 from market.requests.models import RequestStatus
 
 from .conf import setting
+from .indicators import warnings_refresh
 from .models import DeadlineReminder, IndicatorRun
+from .services import plans_draw_due
 
 
 @deadline_job("supervision.deadline_reminders")
@@ -39,8 +41,6 @@ def remind_bidders_of_deadlines(now: dt.datetime) -> int:
 @deadline_job("supervision.warning_signs")
 def refresh_warning_signs(now: dt.datetime) -> int:
     """Recompute the warning signs, at most once per INDICATOR_REFRESH_SECONDS."""
-    from .indicators import warnings_refresh
-
     last = IndicatorRun.objects.filter(finished_at__isnull=False).order_by("-started_at").values_list(
         "started_at", flat=True).first()
     if last is not None and now - last < dt.timedelta(seconds=setting("INDICATOR_REFRESH_SECONDS")) and now >= last:
@@ -50,6 +50,4 @@ def refresh_warning_signs(now: dt.datetime) -> int:
 
 @deadline_job("supervision.inspection_draws")
 def draw_due_inspection_plans(now: dt.datetime) -> int:
-    from .services import plans_draw_due
-
     return plans_draw_due(now=now)

@@ -18,8 +18,10 @@ from bids.models import Bid, BidStatus, SelectionRun
 from credit.rules import GRADE_THRESHOLDS
 from market.core.money import fen_to_yuan
 from market.accounts.models import Region
+from market.contracts.models import Contract, ContractStatus
 from market.requests.models import RequestStatus, ServiceRequest
 
+from .draw import PROCEDURE
 from .models import Complaint, InspectionPlan, PlanStatus, RiskWarning
 
 S = RequestStatus
@@ -240,7 +242,6 @@ OVERDUE_BUCKETS = [(10, _("up to 10 days")), (30, _("11–30 days")), (90, _("31
 
 def figure_overdue(now: dt.datetime) -> tuple[Figure, Figure]:
     """Contracts in service past their due date: by how long overdue (chart) and the list."""
-    from market.contracts.models import Contract, ContractStatus
 
     contracts = list(Contract.objects.filter(status=ContractStatus.IN_SERVICE, due_at__lte=now).order_by("due_at", "pk")
                      .values("pk", "number", "request_id", "request__project_name", "agency__organization__name",
@@ -322,7 +323,6 @@ def plans_public() -> QuerySet:
 def plan_published(plan: InspectionPlan) -> dict:
     """What a plan publishes: before the draw the procedure, parameters and commitment; after it
     also the secret, seed, tickets and assignments; and every result entered."""
-    from .draw import PROCEDURE
 
     data = dict(plan.result) if plan.result else {"procedure": PROCEDURE, "parameters": plan.parameters,
                                                    "commitment": plan.commitment}

@@ -1,5 +1,6 @@
 """Writes of supervision: decisions on warning signs, the complaint workflow and random inspections.
-Each action runs in one transaction, checks the actor, and writes its audit event."""
+Each action runs in one transaction, checks the actor, and writes its audit event. Statuses move
+only through the state machines of supervision/states.py (market.core.statemachine.transition)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agencies.models import Agency, AgencyStatus
 from market.accounts import permissions
 from market.core.audit import audit_record, snapshot
 from market.core.events import emit
+from market.core.statemachine import require_move, transition
 from market.accounts.models import Organization, Region, User
 from market.catalogue.models import ServiceItem
 from market.requests.models import RequestStatus, ServiceRequest
@@ -30,10 +32,9 @@ from .conf import setting
 from .indicators import rule_text
 from .models import (Complaint, ComplaintOutcome, ComplaintStatus, Inspection, InspectionOutcome, InspectionPlan,
                      PlanStatus, RiskWarning, SubjectType, WarningStatus)
+from .states import COMPLAINT, COMPLAINT_FIELDS, WARNING_FIELDS, draw_time_come
 
 # --- warning signs -----------------------------------------------------------------------------------
-
-WARNING_FIELDS = ("status", "status_reason", "decided_by_id", "decided_at")
 
 
 def _lock_open_warning(warning: RiskWarning) -> RiskWarning:
@@ -51,12 +52,9 @@ def warning_dismiss(*, actor: User, warning: RiskWarning, reason: str) -> RiskWa
         raise ValidationError({"reason": [_("Give the reason for dismissing the warning.")]})
     with transaction.atomic():
         warning = _lock_open_warning(warning)
-        before = snapshot(warning, WARNING_FIELDS)
-        warning.status, warning.status_reason = WarningStatus.DISMISSED, reason.strip()
-        warning.decided_by, warning.decided_at = actor, timezone.now()
-        warning.save(update_fields=["status", "status_reason", "decided_by", "decided_at"])
-        audit_record(actor=actor, action="warning.dismiss", obj=warning, before=before,
-                     after=snapshot(warning, WARNING_FIELDS))
+        now = timezone.now()
+        transition(warning, to=WarningStatus.DISMISSED, actor=actor, reason=reason, now=now,
+                   changes={"status_reason": reason.strip(), "decided_by": actor, "decided_at": now})
     return warning
 
 
@@ -92,14 +90,12 @@ def warning_escalate(*, actor: User, warning: RiskWarning, rule, agencies: Itera
         if (note or "").strip():
             evidence = f"{note.strip()}\n\n{evidence}"
         breaches = [breach_record(actor=actor, agency=agency, rule=rule, evidence=evidence) for agency in agencies]
-        before = snapshot(warning, WARNING_FIELDS)
-        warning.status, warning.status_reason = WarningStatus.ESCALATED, (note or "").strip()
-        warning.decided_by, warning.decided_at = actor, timezone.now()
-        warning.save(update_fields=["status", "status_reason", "decided_by", "decided_at"])
+        now = timezone.now()
+        transition(warning, to=WarningStatus.ESCALATED, actor=actor, now=now,
+                   changes={"status_reason": (note or "").strip(), "decided_by": actor, "decided_at": now},
+                   after=lambda w: {**snapshot(w, WARNING_FIELDS), "breaches": [b.pk for b in breaches],
+                                    "rule": rule.code})
         warning.breaches.add(*breaches)
-        audit_record(actor=actor, action="warning.escalate", obj=warning, before=before,
-                     after={**snapshot(warning, WARNING_FIELDS), "breaches": [b.pk for b in breaches],
-                            "rule": rule.code})
     return breaches
 
 
@@ -107,16 +103,9 @@ def warning_escalate(*, actor: User, warning: RiskWarning, rule, agencies: Itera
 
 C = ComplaintStatus
 
-# The complaint pipeline as data: from each status, where it may go.
-COMPLAINT_TRANSITIONS: dict[str, set[str]] = {
-    C.RECEIVED: {C.ACCEPTED, C.REJECTED},
-    C.ACCEPTED: {C.INVESTIGATING},
-    C.INVESTIGATING: {C.DECIDED},
-    C.REJECTED: set(),
-    C.DECIDED: set(),
-}
-COMPLAINT_FIELDS = ("status", "accept_by", "accepted_at", "rejected_at", "investigating_at", "decide_by", "decided_at",
-                    "outcome", "decision", "handled_by_id")
+# Where each status may go, read from the complaint's state machine (supervision.states.COMPLAINT).
+# Kept for supervision/views.py until it asks market.core.statemachine.available_moves instead.
+COMPLAINT_TRANSITIONS: dict[str, set[str]] = COMPLAINT.successors()
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
@@ -194,16 +183,11 @@ def complaint_transition(*, actor: User, complaint: Complaint, to: str, text: st
     permissions.require_regulator(actor)
     with transaction.atomic():
         complaint = Complaint.objects.select_for_update(of=("self",)).select_related("complainant").get(pk=complaint.pk)
-        if to not in COMPLAINT_TRANSITIONS.get(complaint.status, set()):
-            raise ValidationError(
-                _("A complaint cannot go from “%(src)s” to “%(dst)s”.") % {"src": ComplaintStatus(complaint.status).label,
-                                                                          "dst": ComplaintStatus(to).label},
-                code="illegal_transition")
+        move = require_move(complaint, to=to)  # an illegal move is refused before its text is read
         now = timezone.now()
         text = (text or "").strip()
-        before = snapshot(complaint, COMPLAINT_FIELDS)
-        fields = ["status", "handled_by"]
-        if to in (C.REJECTED, C.DECIDED):
+        changes = {"handled_by": actor}
+        if move.reason_required:  # rejected, decided: the text is published
             if not text:
                 raise ValidationError({"text": [_("Write the decision to publish.") if to == C.DECIDED
                                                 else _("Give the reason for rejecting the complaint; it is published.")]})
@@ -212,27 +196,18 @@ def complaint_transition(*, actor: User, complaint: Complaint, to: str, text: st
                 raise ValidationError({"text": ValidationError(
                     _("The published text may not contain personal data; remove %(what)s.")
                     % {"what": "、".join(str(x) for x in leaks)}, code="personal_data")})
-            complaint.decision = text
-            fields.append("decision")
+            changes["decision"] = text
         if to == C.REJECTED:
-            complaint.rejected_at = now
-            fields.append("rejected_at")
+            changes["rejected_at"] = now
         elif to == C.ACCEPTED:
-            complaint.accepted_at = now
-            complaint.decide_by = add_working_days(now, setting("COMPLAINT_DECIDE_WORKING_DAYS"))
-            fields += ["accepted_at", "decide_by"]
+            changes.update(accepted_at=now, decide_by=add_working_days(now, setting("COMPLAINT_DECIDE_WORKING_DAYS")))
         elif to == C.INVESTIGATING:
-            complaint.investigating_at = now
-            fields.append("investigating_at")
+            changes["investigating_at"] = now
         elif to == C.DECIDED:
             if outcome not in ComplaintOutcome.values:
                 raise ValidationError({"outcome": [_("Choose the outcome.")]})
-            complaint.outcome, complaint.decided_at = outcome, now
-            fields += ["outcome", "decided_at"]
-        complaint.status, complaint.handled_by = to, actor
-        complaint.save(update_fields=fields)
-        audit_record(actor=actor, action=f"complaint.{to}", obj=complaint, before=before,
-                     after=snapshot(complaint, COMPLAINT_FIELDS))
+            changes.update(outcome=outcome, decided_at=now)
+        transition(complaint, to=to, actor=actor, reason=text, now=now, changes=changes)
         emit("complaint.status", complaint_id=complaint.pk, status=to)
     return complaint
 
@@ -313,8 +288,7 @@ def plan_publish(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
     permissions.require_regulator(actor)
     with transaction.atomic():
         plan = InspectionPlan.objects.select_for_update().get(pk=plan.pk)
-        if plan.status != PlanStatus.DRAFT:
-            raise ValidationError(_("Only a draft plan can be published."), code="illegal_transition")
+        require_move(plan, to=PlanStatus.PUBLISHED, move="publish")  # only a draft
         now = timezone.now()
         if plan.draw_at < now:
             raise ValidationError({"draw_at": [_("The draw time must not be in the past.")]})
@@ -328,7 +302,7 @@ def plan_publish(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
         if len(pool) < plan.inspectors_per_agency:
             raise ValidationError({"inspectors": [_("The pool needs at least as many inspectors as each agency gets.")]})
         secret = draw.new_secret()
-        plan.parameters = {
+        parameters = {
             "plan_id": plan.pk, "title": plan.title,
             "service_items": [i.code for i in items], "regions": [r.code for r in regions],
             "sample_size": plan.sample_size, "inspectors_per_agency": plan.inspectors_per_agency,
@@ -336,12 +310,10 @@ def plan_publish(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
             "population": [{"agency_id": pk, "name": name, "uscc": uscc} for pk, name, uscc in population],
             "inspectors": [{"user_id": u.pk, "name": _user_name(u)} for u in pool],
         }
-        plan.secret, plan.commitment = secret, draw.commitment_of(secret)
-        plan.status, plan.published_at = PlanStatus.PUBLISHED, now
-        before = {"status": PlanStatus.DRAFT}
-        plan.save(update_fields=["parameters", "secret", "commitment", "status", "published_at"])
-        audit_record(actor=actor, action="inspection_plan.publish", obj=plan, before=before,
-                     after={**snapshot(plan, PLAN_FIELDS), "population": len(population), "inspectors": len(pool)})
+        transition(plan, to=PlanStatus.PUBLISHED, actor=actor, now=now,
+                   changes={"parameters": parameters, "secret": secret, "commitment": draw.commitment_of(secret),
+                            "published_at": now},
+                   after=lambda p: {**snapshot(p, PLAN_FIELDS), "population": len(population), "inspectors": len(pool)})
     return plan
 
 
@@ -352,24 +324,21 @@ def plan_draw(*, actor: User | None, plan: InspectionPlan, now: dt.datetime | No
         permissions.require_regulator(actor)
     with transaction.atomic():
         plan = InspectionPlan.objects.select_for_update().get(pk=plan.pk)
-        if plan.status != PlanStatus.PUBLISHED:
-            raise ValidationError(_("This plan is not waiting for its draw."), code="illegal_transition")
+        require_move(plan, to=PlanStatus.DRAWN, move="draw")  # published, not yet drawn
         now = now or timezone.now()
-        if now < plan.draw_at:
-            raise ValidationError(_("The published draw time (%(t)s) has not come yet.")
-                                  % {"t": timezone.localtime(plan.draw_at).strftime("%Y-%m-%d %H:%M")}, code="too_early")
+        problem = draw_time_come(plan, now)  # before the draw is computed
+        if problem:
+            raise ValidationError(problem, code=draw_time_come.code)
         outcome = draw.draw(secret_hex=plan.secret, parameters=plan.parameters)
-        plan.result = {"procedure": draw.PROCEDURE, "parameters": plan.parameters, "commitment": plan.commitment,
-                       "secret": plan.secret, "drawn_at": now.isoformat(), **outcome}
-        plan.status, plan.drawn_at = PlanStatus.DRAWN, now
-        plan.save(update_fields=["result", "status", "drawn_at"])
+        result = {"procedure": draw.PROCEDURE, "parameters": plan.parameters, "commitment": plan.commitment,
+                  "secret": plan.secret, "drawn_at": now.isoformat(), **outcome}
+        transition(plan, to=PlanStatus.DRAWN, actor=actor, now=now, changes={"result": result, "drawn_at": now},
+                   after=lambda p: {"status": p.status, "seed": outcome["seed"], "drawn": outcome["drawn"],
+                                    "assignments": outcome["assignments"]})
         for rank, agency_id in enumerate(outcome["drawn"], start=1):
             inspection = Inspection.objects.create(plan=plan, agency_id=agency_id, rank=rank,
                                                    ticket=outcome["agency_tickets"][str(agency_id)])
             inspection.inspectors.set(outcome["assignments"][str(agency_id)])
-        audit_record(actor=actor, action="inspection_plan.draw", obj=plan, before={"status": PlanStatus.PUBLISHED},
-                     after={"status": plan.status, "seed": outcome["seed"], "drawn": outcome["drawn"],
-                            "assignments": outcome["assignments"]})
     return plan
 
 
@@ -411,8 +380,5 @@ def inspection_record(*, actor: User, inspection: Inspection, outcome: str, find
         audit_record(actor=actor, action="inspection.record", obj=inspection,
                      after={"plan": plan.pk, "agency": inspection.agency_id, "outcome": outcome})
         if not plan.inspections.filter(recorded_at__isnull=True).exists():
-            plan.status, plan.completed_at = PlanStatus.COMPLETED, now
-            plan.save(update_fields=["status", "completed_at"])
-            audit_record(actor=actor, action="inspection_plan.complete", obj=plan, before={"status": PlanStatus.DRAWN},
-                         after={"status": PlanStatus.COMPLETED})
+            transition(plan, to=PlanStatus.COMPLETED, actor=actor, now=now, changes={"completed_at": now})
     return inspection

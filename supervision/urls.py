@@ -26,8 +26,4 @@ urlpatterns = [
     # Signed in.
     path("complaints/new/", views.complaint_new, name="complaint-new"),
     path("complaints/mine/", views.complaint_mine, name="complaint-mine"),
-    path("inbox/", views.inbox, name="inbox"),
-    path("inbox/<int:pk>/", views.inbox_open, name="inbox-open"),
-    path("inbox/read/", views.inbox_read, name="inbox-read"),
-    path("preferences/", views.preferences, name="preferences"),
 ]

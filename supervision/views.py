@@ -1,5 +1,5 @@
 """Supervision pages: the regulators' dashboard and desk (warnings, complaints, inspections), the
-public complaint and inspection lists, and everyone's inbox and notification preferences.
+public complaint and inspection lists (the inbox and preferences are market/notifications').
 Thin: they parse input, call services or selectors, render."""
 
 from __future__ import annotations
@@ -15,19 +15,20 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from market.accounts import permissions
 from market.accounts.models import User
+from market.core.models import AuditEvent
 from market.core.once import submit_once
 from market.accounts.views import apply_validation_error
 
-from . import charts, indicators, notifications, selectors, services
-from .forms import (ComplaintActionForm, ComplaintForm, DismissForm, EscalateForm, PlanForm, PreferenceForm,
+from supervision import charts, indicators, selectors, services
+from supervision.conf import setting
+from .forms import (ComplaintActionForm, ComplaintForm, DismissForm, EscalateForm, PlanForm,
                     ResultForm)
-from .models import (Complaint, ComplaintStatus, Inspection, InspectionPlan, IndicatorRun, Notification, PlanStatus,
+from .models import (Complaint, ComplaintStatus, Inspection, InspectionPlan, IndicatorRun, PlanStatus,
                      RiskWarning, WarningRule, WarningStatus)
 
 
@@ -176,8 +177,6 @@ def complaint_new(request):
                              % {"n": complaint.number,
                                 "d": timezone.localtime(complaint.accept_by).strftime("%Y-%m-%d")})
             return redirect("supervision:complaint-mine")
-    from .conf import setting
-
     return render(request, "supervision/complaint_form.html", {
         "form": form, "accept_days": setting("COMPLAINT_ACCEPT_WORKING_DAYS"),
         "decide_days": setting("COMPLAINT_DECIDE_WORKING_DAYS")}, status=400 if form.errors else 200)
@@ -224,8 +223,6 @@ def complaint_handle(request, pk: int):
         else:
             messages.success(request, _("Complaint updated."))
             return redirect("supervision:complaint-handle", pk=pk)
-    from market.core.models import AuditEvent
-
     history = AuditEvent.objects.filter(object_type="supervision.complaint", object_id=str(complaint.pk)).order_by("id")
     return render(request, "supervision/complaint_handle.html", {
         "complaint": complaint, "form": form if allowed else None, "history": history,
@@ -336,58 +333,3 @@ def inspection_result(request, pk: int, inspection_id: int):
     else:
         messages.error(request, _("Choose the outcome and describe the findings."))
     return redirect("supervision:plan", pk=pk)
-
-
-# --- inbox and preferences -----------------------------------------------------------------------------------------
-
-
-@login_required
-def inbox(request):
-    qs = Notification.objects.filter(recipient=request.user)
-    if request.GET.get("unread"):
-        qs = qs.filter(read_at__isnull=True)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "supervision/inbox.html", {
-        "page": page, "unread": notifications.unread_count(request.user), "only_unread": bool(request.GET.get("unread"))})
-
-
-@login_required
-def inbox_open(request, pk: int):
-    """Mark the message read and follow its link."""
-    note = get_object_or_404(Notification, pk=pk, recipient=request.user)
-    notifications.mark_read(user=request.user, notification_ids=[note.pk])
-    if note.url and url_has_allowed_host_and_scheme(note.url, allowed_hosts={request.get_host()}):
-        return redirect(note.url)
-    return redirect("supervision:inbox")
-
-
-@login_required
-@require_POST
-def inbox_read(request):
-    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()] or None
-    count = notifications.mark_read(user=request.user, notification_ids=ids)
-    messages.success(request, _("%(n)d message(s) marked read.") % {"n": count})
-    return redirect("supervision:inbox")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def preferences(request):
-    pref = notifications.preference_for(request.user)
-    form = PreferenceForm(request.POST or None, initial={"language": pref.language, "email_kinds": pref.email_kinds})
-    if request.method == "POST" and form.is_valid():
-        try:
-            notifications.preference_set(user=request.user, language=form.cleaned_data["language"],
-                                         email_kinds=form.cleaned_data["email_kinds"])
-        except ValidationError as exc:
-            apply_validation_error(form, exc)
-        else:
-            messages.success(request, _("Notification preferences saved."))
-            return redirect("supervision:preferences")
-    from .conf import setting
-    from .models import NotificationKind
-
-    by_service = [NotificationKind(k).label for k in setting("EMAIL_SENT_BY_SERVICE") if k in NotificationKind.values]
-    return render(request, "supervision/preferences.html", {"form": form, "by_service": by_service,
-                                                             "has_email": bool(request.user.email)},
-                  status=400 if form.errors else 200)

@@ -1,22 +1,23 @@
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from market.accounts import selectors, services
-from market.core.lockout import LOCKED_MESSAGE, client_address, is_locked
+from market.accounts import serializers as s
+from market.accounts import services
 from market.accounts.models import Organization, Region
-from market.api import serializers as s
-from market.api.pagination import PAGE_NOT_FOUND
+from market.api.serializers import ErrorSerializer
 from market.api.throttling import AnonThrottle, LoginThrottle, RegisterThrottle
+from market.core.lockout import LOCKED_MESSAGE, client_address, is_locked
 
-ERRORS = {400: s.ErrorSerializer, 401: s.ErrorSerializer, 403: s.ErrorSerializer, 404: s.ErrorSerializer}
-TOO_MANY = {429: s.ErrorSerializer}  # repeated failed log-ins lock the name for a while; the login rate is throttled
+ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+TOO_MANY = {429: ErrorSerializer}  # repeated failed log-ins lock the name for a while; the login rate is throttled
 
 
 class TokenView(APIView):
@@ -70,8 +71,6 @@ class RegisterView(APIView):
                         contact_email=str(org_data.get("contact_email", "")),
                     )
                 except Exception as exc:  # prefix field names so the client knows they are nested
-                    from django.core.exceptions import ValidationError as DjangoValidationError
-
                     if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
                         raise ValidationError({f"organization.{k}": [str(m) for m in DjangoValidationError(v).messages]
                                                for k, v in exc.error_dict.items()})
@@ -80,33 +79,3 @@ class RegisterView(APIView):
         body = {"user_id": user.pk, "username": user.username, "token": token.key,
                 "organization": s.OrganizationSerializer(org).data if org else None}
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(
-    tags=["catalogue"],
-    parameters=[
-        OpenApiParameter("category", str, description="category code"),
-        OpenApiParameter("pricing_mode", str, enum=["government_set", "government_guided", "market"]),
-        OpenApiParameter("department", str),
-        OpenApiParameter("level", str, enum=["province", "city", "county"]),
-        OpenApiParameter("q", str, description="search in names"),
-    ],
-    responses={200: s.ServiceItemSerializer(many=True), **PAGE_NOT_FOUND},
-)
-class ServiceItemListView(generics.ListAPIView):
-    """The catalogue of intermediary service items with their fee standards."""
-
-    serializer_class = s.ServiceItemSerializer
-
-    def get_queryset(self):
-        filters = selectors.ServiceItemFilters.from_params(self.request.query_params)
-        return selectors.service_item_list(filters=filters)
-
-
-@extend_schema(tags=["catalogue"], responses={200: s.ServiceItemSerializer, 404: s.ErrorSerializer})
-class ServiceItemDetailView(generics.RetrieveAPIView):
-    serializer_class = s.ServiceItemSerializer
-    lookup_field = "code"
-
-    def get_queryset(self):
-        return selectors.service_item_list()

@@ -1,12 +1,17 @@
 """Account and organization pages. Thin: they parse input, call services, render."""
 
+from __future__ import annotations
+
+from typing import Callable
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -27,9 +32,6 @@ from market.accounts.models import Organization, User
 
 
 def favicon(request):
-    from django.contrib.staticfiles.storage import staticfiles_storage
-    from django.http import HttpResponsePermanentRedirect
-
     return HttpResponsePermanentRedirect(staticfiles_storage.url("market/favicon.svg"))
 
 
@@ -37,14 +39,6 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
-
-
-def healthz_db(request):
-    """The benchmark floor (manage.py bench): a bare view doing one indexed query, a primary-key lookup."""
-    from market.requests.models import ServiceRequest
-
-    row = ServiceRequest.objects.filter(pk=1).values_list("pk", "status").first()
-    return JsonResponse({"status": "ok", "request": row})
 
 
 def apply_validation_error(form, exc: ValidationError) -> None:
@@ -120,13 +114,27 @@ def organization_detail(request, pk: int):
     })
 
 
+# The members page of organizations of a kind a higher domain owns: an agency's people join only by
+# invitation, so agencies/apps.py registers agencies.views.organization_members for agency organizations
+# (which the membership service refuses to add people to directly in any case).
+MemberPage = Callable[[HttpRequest, Organization], HttpResponse]
+_member_pages: dict[str, MemberPage] = {}
+
+
+def member_page_register(*, kind: str, page: MemberPage) -> None:
+    """Hand the members page of organizations of `kind` to `page` (called once the actor is known
+    to manage the organization)."""
+    _member_pages[kind] = page
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def organization_members(request, pk: int):
     org = get_object_or_404(Organization, pk=pk)
     permissions.require_manage(request.user, org)
-    if org.kind == Organization.Kind.AGENCY:
-        return _agency_members(request, org)
+    page = _member_pages.get(org.kind)
+    if page is not None:
+        return page(request, org)
     form = MemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = User.objects.filter(username=form.cleaned_data["username"]).first()
@@ -137,42 +145,6 @@ def organization_members(request, pk: int):
             messages.success(request, _("Member saved."))
             return redirect("organization-detail", pk=org.pk)
     return render(request, "market/member_form.html", {"form": form, "org": org}, status=400 if form.errors else 200)
-
-
-def _agency_members(request, org: Organization):
-    """An agency's people are the agency's act: refused to a black-listed agency, and a person joins
-    only by accepting an invitation (agencies.services.invitation_create), never by being added."""
-    from agencies import services as agency_services
-    from agencies.selectors import agency_current_registration
-    from credit.standing import uscc_refusal
-
-    refusal = uscc_refusal(uscc=org.uscc)
-    if refusal:
-        raise PermissionDenied(refusal.message)
-    agency = agency_current_registration(organization=org)
-    if agency is None:
-        raise PermissionDenied(_("This agency has no registration whose staff could be managed."))
-    form = MemberForm(request.POST or None)
-    if request.method != "POST":
-        return redirect("agencies:staff", pk=agency.pk)
-    if form.is_valid():
-        user = User.objects.filter(username=form.cleaned_data["username"]).first()
-        if user is None:
-            form.add_error("username", _("No account has this user name."))
-        elif not user.email:
-            form.add_error("username", _("This account has no e-mail address to send the invitation to."))
-        else:
-            try:
-                agency_services.invitation_create(actor=request.user, agency=agency, email=user.email,
-                                                  role=form.cleaned_data["role"],
-                                                  accept_url_base=request.build_absolute_uri("/"))
-            except ValidationError as exc:
-                apply_validation_error(form, exc)
-            else:
-                messages.success(request, _("Invitation sent to %(email)s: the person joins the agency when they "
-                                            "accept it.") % {"email": user.email})
-                return redirect("agencies:staff", pk=agency.pk)
-    return render(request, "market/member_form.html", {"form": form, "org": org}, status=400)
 
 
 @login_required

@@ -2,20 +2,22 @@ from django.urls import path
 
 from ..opendata import api as ocds_api
 from market.accounts import api as views
+from market.catalogue import api as catalogue_api
 
 app_name = "api"
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
-    path("service-items/", views.ServiceItemListView.as_view(), name="service-item-list"),
-    path("service-items/<str:code>/", views.ServiceItemDetailView.as_view(), name="service-item-detail"),
+    path("service-items/", catalogue_api.ServiceItemListView.as_view(), name="service-item-list"),
+    path("service-items/<str:code>/", catalogue_api.ServiceItemDetailView.as_view(), name="service-item-detail"),
     path("ocds/releases/", ocds_api.ReleasePackageView.as_view(), name="ocds-releases"),
     path("ocds/records/<str:ocid>/", ocds_api.RecordPackageView.as_view(), name="ocds-record"),
 ]
 
-# Contracts, delivery, payment and evaluations (market/contracts/api.py).
+# Contracts, delivery, payment and evaluations (market/contracts/api.py, market/payments/api.py).
 from ..contracts import api as contract_api  # noqa: E402
+from ..payments import api as payment_api  # noqa: E402
 
 urlpatterns += [
     path("contracts/", contract_api.ContractListView.as_view(), name="contract-list"),
@@ -31,8 +33,8 @@ urlpatterns += [
     path("contracts/<int:pk>/extensions/", contract_api.ExtensionCreateView.as_view(), name="contract-extensions"),
     path("contracts/<int:pk>/extensions/<int:ext_id>/decide/", contract_api.ExtensionDecideView.as_view(),
          name="contract-extension-decide"),
-    path("contracts/<int:pk>/payment/", contract_api.PaymentStartView.as_view(), name="contract-payment"),
-    path("payments/stripe/webhook/", contract_api.StripeWebhookView.as_view(), name="stripe-webhook"),
+    path("contracts/<int:pk>/payment/", payment_api.PaymentStartView.as_view(), name="contract-payment"),
+    path("payments/stripe/webhook/", payment_api.StripeWebhookView.as_view(), name="stripe-webhook"),
     path("evaluations/", contract_api.EvaluationListCreateView.as_view(), name="evaluation-list"),
     path("evaluations/summary/<int:agency_id>/", contract_api.EvaluationSummaryView.as_view(),
          name="evaluation-summary"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.search import index
+
+from market.core.money import fen_to_yuan
 
 
 class ServiceCategory(models.Model):
@@ -100,13 +103,9 @@ class ServiceItem(index.Indexed, models.Model):
         return f"{self.name}（{self.code}）"
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         if self.pricing_mode != PricingMode.MARKET and self.fee_cap_fen is None:
             raise ValidationError({"fee_cap_fen": _("A government-set or government-guided item needs a fee cap.")})
 
     @property
     def fee_cap_yuan(self) -> str | None:
-        from market.core.money import fen_to_yuan
-
         return None if self.fee_cap_fen is None else fen_to_yuan(self.fee_cap_fen)

@@ -1,9 +1,10 @@
-"""Django admin of contracts, deliveries, extensions, payments, Stripe events and evaluations
-(superusers only, see market.admin). Read-mostly: nothing is added, edited or deleted in place.
-Each action that changes state calls the same service the pages and the API call
-(market.contract_services, market.payments), so the same rules, audit events and open-data
-releases follow — the credit standing included: offering a contract to the runner-up re-checks the
-bid's eligibility, and an agency on the black list is passed over with the reason, as everywhere else.
+"""Django admin of contracts, deliveries, extensions and evaluations (superusers only, see
+market.admin; payments and Stripe events: market/payments/admin.py, which also adds a contract's
+payments and their refresh to ContractAdmin). Read-mostly: nothing is added, edited or deleted in
+place. Each action that changes state calls the same service the pages and the API call
+(market.contracts.services), so the same rules, audit events and open-data releases follow — the
+credit standing included: offering a contract to the runner-up re-checks the bid's eligibility, and
+an agency on the black list is passed over with the reason, as everywhere else.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from .. import payments
-from . import services as contract_services
-from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation,
-                              EvaluationStatus, ExtensionRequest, Payment, PaymentRefund, StripeEvent)
+from credit.standing import agency_refusal
 from market.core.money import fen_to_yuan
+
+from . import services as contract_services
+from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, EvaluationStatus,
+                     ExtensionRequest)
 
 
 class ReadOnlyMixin:
@@ -59,7 +61,7 @@ def _refusal(exc: Exception) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-def _run_each(modeladmin, request, objects, call, *, done) -> None:
+def run_each(modeladmin, request, objects, call, *, done) -> None:
     """Call `call(obj)` for each object; report each refusal with its reason and `done(count)`."""
     count = 0
     for obj in objects:
@@ -100,13 +102,6 @@ class ExtensionInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class PaymentInline(ReadOnlyInline):
-    model = Payment
-    fields = ["attempt", "intent_id", "status", "capture_method", "amount_fen", "amount_received_fen",
-              "amount_refunded_fen", "updated_at"]
-    readonly_fields = fields
-
-
 @admin.register(Contract)
 class ContractAdmin(ReadOnlyAdmin):
     list_display = ["number", "project", "owner", "agency", "amount_yuan", "status", "signed_at", "due_at", "overdue"]
@@ -120,8 +115,8 @@ class ContractAdmin(ReadOnlyAdmin):
                        "agency_confirmed_at", "agency_confirmed_by", "signed_at", "due_at", "delivered_at",
                        "accepted_at", "closed_at", "ended_at", "overrun_breach_at", "updated_at"]
     fields = readonly_fields
-    inlines = [DeliveryRoundInline, ExtensionInline, PaymentInline]
-    actions = ["apply_deadlines", "sync_payments", "take_runner_up", "cancel_contracts"]
+    inlines = [DeliveryRoundInline, ExtensionInline]  # + the payments' (market/payments/admin.py)
+    actions = ["apply_deadlines", "take_runner_up", "cancel_contracts"]  # + "sync_payments" (idem)
 
     @admin.display(description=gettext_lazy("project"), ordering="request__project_name")
     def project(self, obj: Contract) -> str:
@@ -137,8 +132,6 @@ class ContractAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("agency's standing"))
     def agency_standing(self, obj: Contract) -> str:
-        from credit.standing import agency_refusal
-
         refusal = agency_refusal(agency=obj.agency)
         return refusal.message if refusal else _("may act")
 
@@ -155,33 +148,23 @@ class ContractAdmin(ReadOnlyAdmin):
         self.message_user(request, _("Signing periods ended: %(e)d; deliveries deemed accepted: %(d)d; overruns "
                                      "recorded as breaches: %(o)d.") % {"e": expired, "d": deemed, "o": overruns})
 
-    @admin.action(description=gettext_lazy("Refresh the payment status from Stripe"))
-    def sync_payments(self, request, queryset):
-        if not payments.stripe_enabled():
-            self.message_user(request, _("Payment is offline on this site: there is nothing to refresh."),
-                              level=messages.WARNING)
-            return
-        live = [p for p in (payments.live_payment(c) for c in queryset) if p is not None]
-        _run_each(self, request, live, lambda p: payments.payment_sync(payment=p, actor=request.user),
-                  done=lambda n: ngettext("%(n)d payment refreshed.", "%(n)d payments refreshed.", n))
-
     @admin.action(description=gettext_lazy("Offer the contract to the runner-up (after the agency's breach)"))
     def take_runner_up(self, request, queryset):
         breached = list(queryset.filter(status=ContractStatus.BREACHED).select_related("request"))
         one_per_request = list({c.request_id: c for c in breached}.values())
-        _run_each(self, request, one_per_request,
-                  lambda c: contract_services.contract_take_runner_up(actor=request.user, request=c.request),
-                  done=lambda n: ngettext("%(n)d contract drafted for the runner-up.",
-                                          "%(n)d contracts drafted for the runner-up.", n))
+        run_each(self, request, one_per_request,
+                 lambda c: contract_services.contract_take_runner_up(actor=request.user, request=c.request),
+                 done=lambda n: ngettext("%(n)d contract drafted for the runner-up.",
+                                         "%(n)d contracts drafted for the runner-up.", n))
         if not breached:
             self.message_user(request, _("Only a breached contract can pass to the runner-up."), level=messages.WARNING)
 
     @admin.action(description=gettext_lazy("Cancel the contracts (with a published reason)"))
     def cancel_contracts(self, request, queryset):
         def apply(reason: str) -> None:
-            _run_each(self, request, queryset,
-                      lambda c: contract_services.contract_cancel(actor=request.user, contract=c, reason=reason),
-                      done=lambda n: ngettext("%(n)d contract cancelled.", "%(n)d contracts cancelled.", n))
+            run_each(self, request, queryset,
+                     lambda c: contract_services.contract_cancel(actor=request.user, contract=c, reason=reason),
+                     done=lambda n: ngettext("%(n)d contract cancelled.", "%(n)d contracts cancelled.", n))
 
         return _with_reason(self, request, queryset, title=_("Cancel the contracts"), apply=apply)
 
@@ -215,51 +198,6 @@ class ExtensionRequestAdmin(ReadOnlyAdmin):
     fields = readonly_fields
 
 
-# --- payments -----------------------------------------------------------------------------------------------
-
-
-class RefundInline(ReadOnlyInline):
-    model = PaymentRefund
-    fields = ["refund_id", "amount_fen", "status", "reason", "created_by", "created_at"]
-    readonly_fields = fields
-    show_change_link = False
-
-
-@admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["intent_id", "contract", "attempt", "status", "capture_method", "amount_fen",
-                    "amount_received_fen", "amount_refunded_fen", "updated_at"]
-    list_filter = ["status", "capture_method"]
-    search_fields = ["intent_id", "contract__number"]
-    list_select_related = ["contract"]
-    readonly_fields = ["contract", "attempt", "intent_id", "amount_fen", "currency", "capture_method", "status",
-                       "amount_capturable_fen", "amount_received_fen", "amount_refunded_fen", "last_error",
-                       "started_by", "created_at", "updated_at"]
-    fields = readonly_fields  # never the client secret
-    inlines = [RefundInline]
-    actions = ["sync"]
-
-    @admin.action(description=gettext_lazy("Refresh from Stripe"))
-    def sync(self, request, queryset):
-        if not payments.stripe_enabled():
-            self.message_user(request, _("Payment is offline on this site: there is nothing to refresh."),
-                              level=messages.WARNING)
-            return
-        _run_each(self, request, queryset.select_related("contract"),
-                  lambda p: payments.payment_sync(payment=p, actor=request.user),
-                  done=lambda n: ngettext("%(n)d payment refreshed.", "%(n)d payments refreshed.", n))
-
-
-@admin.register(StripeEvent)
-class StripeEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "result", "payment", "received_at"]
-    list_filter = ["type", "result"]
-    search_fields = ["event_id", "payment__intent_id"]
-    list_select_related = ["payment"]
-    readonly_fields = ["event_id", "type", "created", "received_at", "payment", "result", "payload"]
-    fields = readonly_fields
-
-
 # --- evaluations --------------------------------------------------------------------------------------------
 
 
@@ -284,14 +222,14 @@ class EvaluationAdmin(ReadOnlyAdmin):
         shown = queryset.filter(status=EvaluationStatus.PUBLISHED)
 
         def apply(reason: str) -> None:
-            _run_each(self, request, shown,
-                      lambda e: contract_services.evaluation_hide(actor=request.user, evaluation=e, reason=reason),
-                      done=lambda n: ngettext("%(n)d comment hidden.", "%(n)d comments hidden.", n))
+            run_each(self, request, shown,
+                     lambda e: contract_services.evaluation_hide(actor=request.user, evaluation=e, reason=reason),
+                     done=lambda n: ngettext("%(n)d comment hidden.", "%(n)d comments hidden.", n))
 
         return _with_reason(self, request, queryset, title=_("Hide the comments"), apply=apply)
 
     @admin.action(description=gettext_lazy("Publish the hidden comments again"))
     def show_comments(self, request, queryset):
-        _run_each(self, request, queryset.filter(status=EvaluationStatus.HIDDEN),
-                  lambda e: contract_services.evaluation_show(actor=request.user, evaluation=e),
-                  done=lambda n: ngettext("%(n)d comment published again.", "%(n)d comments published again.", n))
+        run_each(self, request, queryset.filter(status=EvaluationStatus.HIDDEN),
+                 lambda e: contract_services.evaluation_show(actor=request.user, evaluation=e),
+                 done=lambda n: ngettext("%(n)d comment published again.", "%(n)d comments published again.", n))

@@ -1,30 +1,36 @@
-"""API for contracts, delivery and acceptance, payment and evaluations, and Stripe's webhook.
+"""API for contracts, delivery and acceptance, extensions and evaluations (payment and Stripe's
+webhook: market/payments/api.py, whose payment shows in a contract's private part through
+market.contracts.events).
 
-Thin: each view parses its input, calls a service from market.contract_services or
-market.payments, and answers with the contract as the caller may see it. Errors (ValidationError,
-PermissionDenied, 404) become JSON through market.core.errors."""
+Thin: each view parses its input, calls a service from market.contracts.services, and answers with
+the contract as the caller may see it. Errors (ValidationError, PermissionDenied, 404) become JSON
+through market.core.errors."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import payments
+from agencies.files import private_file_response
+from agencies.models import Agency
+from market.api.pagination import PAGE_NOT_FOUND
+from market.api.serializers import ErrorSerializer, IdField
+from market.core.errors import error_response
+
+from . import events
 from . import selectors as contract_selectors
 from . import services as contract_services
-from .models import (EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation,
-                               ExtensionRequest)
-from market.core.errors import error_response
-from ..api.pagination import PAGE_NOT_FOUND
-from ..api.serializers import ErrorSerializer, IdField
+from .models import EVALUATION_DIMENSIONS, Contract, Deliverable, DeliveryRound, Evaluation, ExtensionRequest
 
 ERRORS = {400: ErrorSerializer, 401: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer,
           409: ErrorSerializer}
@@ -69,8 +75,6 @@ class DeliverableSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, obj) -> str:
-        from django.urls import reverse
-
         return reverse("api:contract-file", args=[obj.delivery_round.contract_id, obj.pk])
 
 
@@ -90,30 +94,10 @@ class ExtensionSerializer(serializers.ModelSerializer):
                   "due_after"]
 
 
-class PaymentSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    label = serializers.CharField()
-    offline = serializers.BooleanField()
-    payment_intent = serializers.CharField(allow_null=True)
-    amount_fen = serializers.IntegerField(allow_null=True)
-    capture_method = serializers.CharField(allow_null=True)
-    amount_capturable_fen = serializers.IntegerField(allow_null=True)
-    amount_received_fen = serializers.IntegerField(allow_null=True)
-    amount_refunded_fen = serializers.IntegerField(allow_null=True)
-
-
-def _payment_data(view: payments.PaymentView) -> dict:
-    p = view.payment
-    return {"status": view.status, "label": str(view.label), "offline": view.offline,
-            "payment_intent": p.intent_id if p else None, "amount_fen": p.amount_fen if p else None,
-            "capture_method": p.capture_method if p else None,
-            "amount_capturable_fen": p.amount_capturable_fen if p else None,
-            "amount_received_fen": p.amount_received_fen if p else None,
-            "amount_refunded_fen": p.amount_refunded_fen if p else None}
-
-
 class ContractDetailSerializer(ContractPublicSerializer):
     """Public fields, plus — for the two parties and regulators — deliveries, extensions and payment."""
+
+    # The payment is a section market.payments adds (market.contracts.events.private_section_register).
 
     private = serializers.SerializerMethodField()
 
@@ -128,7 +112,7 @@ class ContractDetailSerializer(ContractPublicSerializer):
             "sides": sorted(contract_selectors.party_sides(user, obj)),
             "deliveries": DeliveryRoundSerializer(contract_selectors.delivery_rounds(contract=obj), many=True).data,
             "extensions": ExtensionSerializer(contract_selectors.extensions(contract=obj), many=True).data,
-            "payment": _payment_data(payments.payment_view(obj)),
+            **{name: provide(obj) for name, provide in events.private_sections()},
         }
 
 
@@ -175,14 +159,6 @@ class DeliveryUploadSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
 
 
-class PaymentStartSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    offline = serializers.BooleanField()
-    client_secret = serializers.CharField(allow_null=True)
-    publishable_key = serializers.CharField(allow_blank=True)
-    payment = PaymentSerializer()
-
-
 # --- helpers -----------------------------------------------------------------------------------------------
 
 MAX_ID = 2**63 - 1  # the largest id an integer column holds (bigint; SQLite's INTEGER)
@@ -197,7 +173,7 @@ def id_param(value: str | None) -> int | None:
     return int(value)
 
 
-def _contract(pk: int) -> Contract:
+def contract_or_404(pk: int) -> Contract:
     contract = contract_selectors.contract_get(pk=pk)
     if contract is None:
         raise NotFound(_("No such contract."))
@@ -205,7 +181,7 @@ def _contract(pk: int) -> Contract:
 
 
 def _detail(request, contract: Contract, http_status: int = status.HTTP_200_OK) -> Response:
-    contract = _contract(contract.pk)
+    contract = contract_or_404(contract.pk)
     return Response(ContractDetailSerializer(contract, context={"user": request.user, "now": timezone.now()}).data,
                     status=http_status)
 
@@ -214,14 +190,12 @@ class CodedErrors:
     """A refusal from a service keeps its code in the JSON ("illegal_transition", "bad_signature", …)."""
 
     def handle_exception(self, exc):
-        from django.core.exceptions import ValidationError as DjangoValidationError
-
         if isinstance(exc, DjangoValidationError) and not hasattr(exc, "error_dict") and exc.code:
             return error_response(exc.messages[0], code=exc.code)
         return super().handle_exception(exc)
 
 
-class _Authenticated(CodedErrors, APIView):
+class Authenticated(CodedErrors, APIView):
     permission_classes = [IsAuthenticated]
 
 
@@ -258,38 +232,38 @@ class ContractDetailView(CodedErrors, APIView):
 
     @extend_schema(responses={200: ContractDetailSerializer, **ERRORS})
     def get(self, request, pk: int):
-        return _detail(request, _contract(pk))
+        return _detail(request, contract_or_404(pk))
 
 
 @extend_schema(tags=["contracts"])
-class ContractConfirmView(_Authenticated):
+class ContractConfirmView(Authenticated):
     """Sign the contract for your side within the confirmation period."""
 
     @extend_schema(request=SideSerializer, responses={200: ContractDetailSerializer, **ERRORS})
     def post(self, request, pk: int):
         data = SideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        contract = contract_services.contract_confirm(actor=request.user, contract=_contract(pk),
+        contract = contract_services.contract_confirm(actor=request.user, contract=contract_or_404(pk),
                                                       side=data.validated_data.get("side"))
         return _detail(request, contract)
 
 
 @extend_schema(tags=["contracts"])
-class ContractRefuseView(_Authenticated):
+class ContractRefuseView(Authenticated):
     """Refuse to sign, with the reason. The selected agency refusing is recorded as a breach."""
 
     @extend_schema(request=RefuseSerializer, responses={200: ContractDetailSerializer, **ERRORS})
     def post(self, request, pk: int):
         data = RefuseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        contract = contract_services.contract_refuse(actor=request.user, contract=_contract(pk),
+        contract = contract_services.contract_refuse(actor=request.user, contract=contract_or_404(pk),
                                                      reason=data.validated_data["reason"],
                                                      side=data.validated_data.get("side"))
         return _detail(request, contract)
 
 
 @extend_schema(tags=["contracts"])
-class DeliveryCreateView(_Authenticated):
+class DeliveryCreateView(Authenticated):
     """The agency uploads its deliverables (multipart: `note` and one or more `files`)."""
 
     parser_classes = [MultiPartParser, FormParser]
@@ -297,7 +271,7 @@ class DeliveryCreateView(_Authenticated):
     @extend_schema(request={"multipart/form-data": DeliveryUploadSerializer},
                    responses={201: DeliveryRoundSerializer, **ERRORS})
     def post(self, request, pk: int):
-        contract = _contract(pk)
+        contract = contract_or_404(pk)
         files = request.FILES.getlist("files") or request.FILES.getlist("file")
         delivery = contract_services.deliverable_upload(actor=request.user, contract=contract,
                                                         note=request.data.get("note", ""), files=files)
@@ -306,14 +280,12 @@ class DeliveryCreateView(_Authenticated):
 
 
 @extend_schema(tags=["contracts"])
-class DeliverableFileView(_Authenticated):
+class DeliverableFileView(Authenticated):
     """Download a deliverable (only the two parties and regulators)."""
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, **ERRORS})
     def get(self, request, pk: int, file_id: int):
-        from agencies.files import private_file_response
-
-        contract = _contract(pk)
+        contract = contract_or_404(pk)
         if not contract_selectors.can_see_private(request.user, contract):
             raise PermissionDenied(_("Only the two parties and regulators may see this."))
         item = get_object_or_404(Deliverable, pk=file_id, delivery_round__contract=contract)
@@ -326,7 +298,7 @@ def _round(pk: int, number: int) -> DeliveryRound:
 
 
 @extend_schema(tags=["contracts"])
-class DeliveryAcceptView(_Authenticated):
+class DeliveryAcceptView(Authenticated):
     """The owner accepts a delivery round; a held payment is captured."""
 
     @extend_schema(request=ReasonSerializer, responses={200: ContractDetailSerializer, **ERRORS})
@@ -335,11 +307,11 @@ class DeliveryAcceptView(_Authenticated):
         data.is_valid(raise_exception=True)
         contract_services.deliverable_accept(actor=request.user, delivery_round=_round(pk, number),
                                              reason=data.validated_data.get("reason", ""))
-        return _detail(request, _contract(pk))
+        return _detail(request, contract_or_404(pk))
 
 
 @extend_schema(tags=["contracts"])
-class DeliveryReturnView(_Authenticated):
+class DeliveryReturnView(Authenticated):
     """The owner returns a delivery round with reasons, within the review period."""
 
     @extend_schema(request=ReasonSerializer, responses={200: ContractDetailSerializer, **ERRORS})
@@ -348,7 +320,7 @@ class DeliveryReturnView(_Authenticated):
         data.is_valid(raise_exception=True)
         contract_services.deliverable_return(actor=request.user, delivery_round=_round(pk, number),
                                              reason=data.validated_data.get("reason", ""))
-        return _detail(request, _contract(pk))
+        return _detail(request, contract_or_404(pk))
 
 
 class ExtensionWriteSerializer(serializers.Serializer):
@@ -362,19 +334,20 @@ class ExtensionDecideSerializer(serializers.Serializer):
 
 
 @extend_schema(tags=["contracts"])
-class ExtensionCreateView(_Authenticated):
+class ExtensionCreateView(Authenticated):
     """The agency asks for more days; the due date moves only with the owner's consent."""
 
     @extend_schema(request=ExtensionWriteSerializer, responses={201: ExtensionSerializer, **ERRORS})
     def post(self, request, pk: int):
         data = ExtensionWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ext = contract_services.extension_request(actor=request.user, contract=_contract(pk), **data.validated_data)
+        ext = contract_services.extension_request(actor=request.user, contract=contract_or_404(pk),
+                                                  **data.validated_data)
         return Response(ExtensionSerializer(ext).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["contracts"])
-class ExtensionDecideView(_Authenticated):
+class ExtensionDecideView(Authenticated):
     @extend_schema(request=ExtensionDecideSerializer, responses={200: ExtensionSerializer, **ERRORS})
     def post(self, request, pk: int, ext_id: int):
         data = ExtensionDecideSerializer(data=request.data)
@@ -383,39 +356,6 @@ class ExtensionDecideView(_Authenticated):
         ext = contract_services.extension_decide(actor=request.user, extension=ext, grant=data.validated_data["grant"],
                                                  note=data.validated_data.get("note", ""))
         return Response(ExtensionSerializer(ext).data)
-
-
-# --- payment -------------------------------------------------------------------------------------------------
-
-
-@extend_schema(tags=["payments"])
-class PaymentStartView(_Authenticated):
-    """The owner starts paying the contract: returns the PaymentIntent's client secret for Stripe.js
-    (the same one on a repeated call). Without Stripe configured the status is "offline"."""
-
-    @extend_schema(request=None, responses={200: PaymentStartSerializer, **ERRORS})
-    def post(self, request, pk: int):
-        view = payments.payment_start(actor=request.user, contract=_contract(pk))
-        return Response({"status": view.status, "offline": view.offline, "client_secret": view.client_secret,
-                         "publishable_key": view.publishable_key, "payment": _payment_data(view)})
-
-
-@extend_schema(tags=["payments"])
-class StripeWebhookView(CodedErrors, APIView):
-    """Stripe's events. The signature (Stripe-Signature header) is verified with the endpoint
-    secret; each event id is stored once and applied once, in whatever order events arrive."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
-
-    @extend_schema(request=None, responses={200: inline_serializer("WebhookResult", {
-        "received": serializers.BooleanField(), "event": serializers.CharField(), "type": serializers.CharField(),
-        "duplicate": serializers.BooleanField(), "result": serializers.CharField()}), 400: ErrorSerializer})
-    def post(self, request):
-        result = payments.webhook_receive(payload=request.body, signature=request.META.get("HTTP_STRIPE_SIGNATURE"))
-        return Response({"received": True, "event": result.event_id, "type": result.type,
-                         "duplicate": result.duplicate, "result": result.result})
 
 
 # --- evaluations -------------------------------------------------------------------------------------------
@@ -446,7 +386,7 @@ class EvaluationListCreateView(CodedErrors, generics.ListCreateAPIView):
         data = EvaluationWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        contract = _contract(v.pop("contract"))
+        contract = contract_or_404(v.pop("contract"))
         comment = v.pop("comment", "")
         evaluation = contract_services.evaluation_submit(actor=request.user, contract=contract, scores=v,
                                                          comment=comment)
@@ -463,8 +403,6 @@ class EvaluationSummaryView(CodedErrors, APIView):
         "averages": serializers.DictField(child=serializers.DecimalField(max_digits=4, decimal_places=2,
                                                                          allow_null=True))}), 404: ErrorSerializer})
     def get(self, request, agency_id: int):
-        from agencies.models import Agency
-
         agency = get_object_or_404(Agency, pk=agency_id)
         summary = contract_selectors.evaluation_summary(agency)
         def text(value):

@@ -88,16 +88,6 @@ class CancelForm(ReasonForm):
         return fen
 
 
-class RefundForm(forms.Form):
-    amount_yuan = forms.CharField(label=_("Amount (yuan)"), required=False, max_length=20,
-                                  help_text=_("Empty: everything not yet refunded."))
-    reason = forms.CharField(label=_("Reason"), max_length=2000)
-
-    def clean_amount_yuan(self):
-        value = (self.cleaned_data.get("amount_yuan") or "").strip()
-        return yuan_to_fen(value, min_fen=1) if value else None
-
-
 SCORE_CHOICES = [(str(i), str(i)) for i in range(5, 0, -1)]
 
 

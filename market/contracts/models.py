@@ -1,24 +1,25 @@
-"""Contracts (合同), delivery rounds (服务成果), extensions, payments through Stripe and
-evaluations (服务评价) — what happens after an award.
+"""Contracts (合同), delivery rounds (服务成果), extensions and evaluations (服务评价) — what
+happens after an award. The payment of a contract is market.payments' (market/payments/models.py).
 
 Models hold fields, properties and constraints; the workflows (one status enum, one transition
-table and one guarded setter per state machine) live in market/contract_services.py and
-market/payments.py.
+table and one guarded setter per state machine) live in market/contracts/services/.
 """
 
 from __future__ import annotations
 
 import uuid
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from agencies.models import private_storage
+
 __all__ = [
     "ContractStatus", "Contract", "DeliveryStatus", "DeliveryRound", "Deliverable", "ExtensionStatus",
-    "ExtensionRequest", "PaymentStatus", "Payment", "PaymentRefund", "StripeEvent",
-    "EvaluationStatus", "EVALUATION_DIMENSIONS", "Evaluation", "deliverable_upload_path",
+    "ExtensionRequest", "EvaluationStatus", "EVALUATION_DIMENSIONS", "Evaluation", "deliverable_upload_path",
 ]
 
 
@@ -27,9 +28,7 @@ def deliverable_upload_path(instance, filename: str) -> str:
     return f"contracts/{instance.delivery_round.contract_id}/{uuid.uuid4().hex}.{ext}"
 
 
-def _private_storage():
-    from agencies.models import private_storage
-
+def _private_storage():  # named in migration 0004
     return private_storage()
 
 
@@ -204,98 +203,6 @@ class ExtensionRequest(models.Model):
         ]
 
 
-class PaymentStatus(models.TextChoices):
-    """A PaymentIntent's status as Stripe names it."""
-
-    REQUIRES_PAYMENT_METHOD = "requires_payment_method", _("awaiting payment")
-    REQUIRES_CONFIRMATION = "requires_confirmation", _("awaiting confirmation")
-    REQUIRES_ACTION = "requires_action", _("awaiting authentication")
-    PROCESSING = "processing", _("processing")
-    REQUIRES_CAPTURE = "requires_capture", _("held, to be captured at acceptance")
-    SUCCEEDED = "succeeded", _("paid")
-    CANCELED = "canceled", _("cancelled, hold released")
-
-
-class Payment(models.Model):
-    """The owner's payment of a contract through a Stripe PaymentIntent, mirrored from Stripe."""
-
-    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="payments")
-    attempt = models.PositiveSmallIntegerField(default=1)
-    intent_id = models.CharField(_("PaymentIntent"), max_length=255, unique=True)
-    client_secret = models.CharField(max_length=255)
-    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
-    currency = models.CharField(max_length=3, default="cny")
-    capture_method = models.CharField(_("capture"), max_length=16)
-    status = models.CharField(_("status"), max_length=32, choices=PaymentStatus.choices,
-                              default=PaymentStatus.REQUIRES_PAYMENT_METHOD)
-    amount_capturable_fen = models.PositiveBigIntegerField(_("held (fen)"), default=0)
-    amount_received_fen = models.PositiveBigIntegerField(_("captured (fen)"), default=0)
-    amount_refunded_fen = models.PositiveBigIntegerField(_("refunded (fen)"), default=0)
-    last_error = models.CharField(max_length=255, blank=True)
-    # The Unix second as of which the fields above are the PaymentIntent's (an event's `created`, or
-    # when an answer of Stripe's API arrived): a webhook's object is applied only if newer (market/payments.py).
-    stripe_version = models.BigIntegerField(default=0)
-    started_by = models.ForeignKey("market.User", null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["contract", "attempt"]
-        verbose_name = _("payment")
-        verbose_name_plural = _("payments")
-        constraints = [
-            models.UniqueConstraint(fields=["contract", "attempt"], name="payment_unique_attempt"),
-            models.UniqueConstraint(fields=["contract"], condition=~Q(status="canceled"), name="payment_one_live"),
-        ]
-
-    def __str__(self) -> str:
-        return self.intent_id
-
-    @property
-    def is_held(self) -> bool:
-        return self.status == PaymentStatus.REQUIRES_CAPTURE
-
-    @property
-    def net_fen(self) -> int:
-        return self.amount_received_fen - self.amount_refunded_fen
-
-
-class PaymentRefund(models.Model):
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    refund_id = models.CharField(max_length=255, unique=True)
-    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
-    status = models.CharField(max_length=32)
-    stripe_version = models.BigIntegerField(default=0)  # as Payment.stripe_version, for this Refund
-    reason = models.TextField(_("reason"), blank=True)
-    created_by = models.ForeignKey("market.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["payment", "pk"]
-        verbose_name = _("refund")
-        verbose_name_plural = _("refunds")
-
-
-class StripeEvent(models.Model):
-    """Every webhook event received, once: the unique event id makes a repeated delivery a no-op."""
-
-    event_id = models.CharField(max_length=255, unique=True)
-    type = models.CharField(max_length=100, db_index=True)
-    created = models.BigIntegerField(help_text=_("Stripe's creation time (Unix seconds)"))
-    payload = models.JSONField()
-    received_at = models.DateTimeField()
-    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
-    result = models.CharField(max_length=32, blank=True)
-
-    class Meta:
-        ordering = ["received_at", "pk"]
-        verbose_name = _("Stripe event")
-        verbose_name_plural = _("Stripe events")
-
-    def __str__(self) -> str:
-        return f"{self.event_id} {self.type}"
-
-
 class EvaluationStatus(models.TextChoices):
     PUBLISHED = "published", _("published")
     HIDDEN = "hidden", _("comment hidden by a regulator")
@@ -353,8 +260,6 @@ class Evaluation(models.Model):
 
     @property
     def average(self):
-        from decimal import ROUND_HALF_UP, Decimal
-
         values = list(self.scores.values())
         return (Decimal(sum(values)) / len(values)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 

@@ -1,4 +1,4 @@
-"""Reads of contracts, deliveries, payments and evaluations.
+"""Reads of contracts, deliveries and evaluations (a contract's payment: market.payments.selectors).
 
 Public: a contract's number, parties, service item, amount, term, dates and status, and published
 evaluations. Private to the two parties and regulators: deliverable files, payment details and the

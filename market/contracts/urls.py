@@ -1,4 +1,5 @@
-"""Contract pages, included from market/urls.py under /contracts/."""
+"""Contract pages, included from market/urls.py under /contracts/ (with the payment pages of
+market/payments/urls.py, in the same "contracts" namespace)."""
 
 from django.urls import path
 
@@ -24,9 +25,6 @@ urlpatterns = [
     path("<int:pk>/runner-up/", views.runner_up, name="runner-up"),
     path("<int:pk>/new-round/", views.new_round, name="new-round"),
     path("<int:pk>/evaluation/", views.evaluation_create, name="evaluation-create"),
-    path("<int:pk>/pay/", views.payment_start, name="pay"),
-    path("<int:pk>/payment/sync/", views.payment_sync, name="payment-sync"),
-    path("<int:pk>/payment/refund/", views.payment_refund, name="payment-refund"),
     # Regulators.
     path("<int:pk>/evaluation/visibility/", views.evaluation_hide, name="evaluation-hide"),
 ]

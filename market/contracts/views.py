@@ -5,9 +5,6 @@ refusal re-renders the page with the message (400, or 403 when the user may not 
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,28 +15,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from . import forms
-from . import selectors
-from . import services
-from market import payments
+from agencies.files import private_file_response
 from market.accounts import permissions
-from .models import (Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus, Evaluation, ExtensionRequest,
-                              ExtensionStatus)
-from market.requests.models import RequestStatus, ServiceRequest
 from market.core.once import submit_once
+from market.requests.models import RequestStatus, ServiceRequest
+
+from . import events, forms, selectors, services
+from .models import (LIVE_CONTRACT_STATUSES, Contract, ContractStatus, Deliverable, DeliveryRound, DeliveryStatus,
+                     Evaluation, ExtensionRequest, ExtensionStatus)
 
 PAGE_SIZE = 20
-STRIPE_JS = "https://js.stripe.com"
 
 
-def _contract(pk: int) -> Contract:
+def contract_or_404(pk: int) -> Contract:
     contract = selectors.contract_get(pk=pk)
     if contract is None:
         raise Http404(_("No such contract."))
     return contract
 
 
-def _private(request, contract: Contract) -> None:
+def require_private(request, contract: Contract) -> None:
     if not selectors.can_see_private(request.user, contract):
         raise PermissionDenied(_("Only the two parties and regulators may see this."))
 
@@ -82,7 +77,6 @@ def _detail_context(request, contract: Contract, forms_in: dict | None = None) -
         ctx.update({
             "rounds": rounds, "pending_round": pending, "extensions": exts,
             "pending_extension": next((e for e in exts if e.status == ExtensionStatus.PENDING), None),
-            "payment": payments.payment_view(contract),
             "overrun_breach_at": services.overrun_breach_at(contract.due_at) if contract.due_at else None,
         })
     drafted = contract.status == ContractStatus.DRAFTED and now < contract.confirm_deadline
@@ -109,39 +103,33 @@ def _detail_context(request, contract: Contract, forms_in: dict | None = None) -
         ctx["cancel_form"] = f.get("cancel") or forms.CancelForm()
     if is_owner and contract.status in (ContractStatus.ACCEPTED, ContractStatus.CLOSED) and ctx["evaluation"] is None:
         ctx["evaluation_form"] = f.get("evaluation") or forms.EvaluationForm()
-    if is_owner and contract.status == ContractStatus.ACCEPTED and payments.payment_blocks_close(contract) is None:
+    if is_owner and contract.status == ContractStatus.ACCEPTED \
+            and events.contract_close_blocker(contract=contract) is None:
         ctx["can_close"] = True
-    if private and (is_owner or is_regulator):
-        view = ctx["payment"]
-        if (view.payment is not None and view.payment.status == "succeeded"
-                and view.payment.amount_received_fen > view.payment.amount_refunded_fen
-                and contract.status == ContractStatus.CANCELLED):
-            ctx["refund_form"] = f.get("refund") or forms.RefundForm()
-    if is_owner and contract.status in payments.PAYABLE_STATUSES and payments.stripe_enabled():
-        live = payments.live_payment(contract)
-        ctx["can_pay"] = live is None or live.status not in ("succeeded", "requires_capture", "processing")
     if is_owner and contract.status == ContractStatus.BREACHED and contract.request.status == RequestStatus.AWARDED \
-            and not contract.request.contracts.filter(status__in=services.LIVE_CONTRACT_STATUSES).exists():
+            and not contract.request.contracts.filter(status__in=LIVE_CONTRACT_STATUSES).exists():
         ctx["after_breach"] = True
         ctx["runner_up"] = next(((p, b) for p, b, refusal in services.runner_up_candidates(request=contract.request)
                                  if refusal is None), None)
         ctx["new_round_form"] = f.get("new_round") or forms.ReasonForm()
     if is_regulator and ctx["evaluation"] is not None:
         ctx["hide_form"] = f.get("hide") or forms.ReasonForm()
+    for extend in events.page_sections():  # the payment's section (market.payments)
+        extend(ctx=ctx, forms_in=f)
     return ctx
 
 
 @require_GET
 def contract_detail(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     return render(request, "contracts/detail.html", _detail_context(request, contract))
 
 
-def _rerender(request, contract: Contract, exc: Exception, key: str | None = None, form=None):
+def page_refused(request, contract: Contract, exc: Exception, key: str | None = None, form=None):
     """Show a refusal on the contract page: 403 when the user may not act, 400 otherwise."""
     if isinstance(exc, PermissionDenied):
         raise exc
-    ctx = _detail_context(request, _contract(contract.pk), {key: form} if key else None)
+    ctx = _detail_context(request, contract_or_404(contract.pk), {key: form} if key else None)
     if isinstance(exc, ValidationError):
         if form is not None and hasattr(exc, "error_dict"):
             for field, errors in exc.error_dict.items():
@@ -152,12 +140,12 @@ def _rerender(request, contract: Contract, exc: Exception, key: str | None = Non
     return render(request, "contracts/detail.html", ctx, status=400)
 
 
-def _done(request, contract: Contract, message: str):
+def page_done(request, contract: Contract, message: str):
     messages.success(request, message)
     return redirect("contracts:detail", pk=contract.pk)
 
 
-def _invalid(request, contract: Contract, key: str, form):
+def page_invalid(request, contract: Contract, key: str, form):
     ctx = _detail_context(request, contract, {key: form})
     return render(request, "contracts/detail.html", ctx, status=400)
 
@@ -165,68 +153,68 @@ def _invalid(request, contract: Contract, key: str, form):
 @login_required
 @require_POST
 def contract_confirm(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.ConfirmForm(request.POST)
     form.is_valid()
     try:
         services.contract_confirm(actor=request.user, contract=contract, side=form.cleaned_data.get("side") or None)
     except ValidationError as exc:
-        return _rerender(request, contract, exc)
-    return _done(request, contract, _("You signed the contract."))
+        return page_refused(request, contract, exc)
+    return page_done(request, contract, _("You signed the contract."))
 
 
 @login_required
 @require_POST
 def contract_refuse(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.RefuseForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "refuse", form)
+        return page_invalid(request, contract, "refuse", form)
     try:
         services.contract_refuse(actor=request.user, contract=contract, reason=form.cleaned_data["reason"],
                                  side=form.cleaned_data.get("side") or None)
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "refuse", form)
-    return _done(request, contract, _("You refused to sign the contract."))
+        return page_refused(request, contract, exc, "refuse", form)
+    return page_done(request, contract, _("You refused to sign the contract."))
 
 
 @login_required
 @require_POST
 def contract_terms(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.TermsForm(request.POST)
     form.is_valid()
     try:
         services.contract_terms_set(actor=request.user, contract=contract,
                                     pay_on_acceptance=form.cleaned_data.get("pay_on_acceptance", False))
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "terms", form)
-    return _done(request, contract, _("The payment term is saved."))
+        return page_refused(request, contract, exc, "terms", form)
+    return page_done(request, contract, _("The payment term is saved."))
 
 
 @login_required
 @require_POST
 def delivery_create(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.DeliveryForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _invalid(request, contract, "delivery", form)
+        return page_invalid(request, contract, "delivery", form)
     try:
         services.deliverable_upload(actor=request.user, contract=contract, note=form.cleaned_data["note"],
                                     files=form.cleaned_data["files"])
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "delivery", form)
-    return _done(request, contract, _("Your delivery awaits the owner's review."))
+        return page_refused(request, contract, exc, "delivery", form)
+    return page_done(request, contract, _("Your delivery awaits the owner's review."))
 
 
 @login_required
 @require_POST
 def delivery_review(request, pk: int, number: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     delivery = get_object_or_404(DeliveryRound, contract=contract, number=number)
     form = forms.ReviewForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "review", form)
+        return page_invalid(request, contract, "review", form)
     try:
         if form.cleaned_data["decision"] == "accept":
             services.deliverable_accept(actor=request.user, delivery_round=delivery, reason=form.cleaned_data["reason"])
@@ -235,17 +223,15 @@ def delivery_review(request, pk: int, number: int):
             services.deliverable_return(actor=request.user, delivery_round=delivery, reason=form.cleaned_data["reason"])
             message = _("You returned the work with your reasons.")
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "review", form)
-    return _done(request, contract, message)
+        return page_refused(request, contract, exc, "review", form)
+    return page_done(request, contract, message)
 
 
 @login_required
 @require_GET
 def deliverable_file(request, pk: int, file_id: int):
-    from agencies.files import private_file_response
-
-    contract = _contract(pk)
-    _private(request, contract)
+    contract = contract_or_404(pk)
+    require_private(request, contract)
     item = get_object_or_404(Deliverable.objects.select_related("delivery_round"), pk=file_id,
                              delivery_round__contract=contract)
     return private_file_response(item)
@@ -254,69 +240,69 @@ def deliverable_file(request, pk: int, file_id: int):
 @login_required
 @require_POST
 def extension_create(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.ExtensionForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "extension", form)
+        return page_invalid(request, contract, "extension", form)
     try:
         services.extension_request(actor=request.user, contract=contract, **form.cleaned_data)
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "extension", form)
-    return _done(request, contract, _("Your request awaits the owner's consent."))
+        return page_refused(request, contract, exc, "extension", form)
+    return page_done(request, contract, _("Your request awaits the owner's consent."))
 
 
 @login_required
 @require_POST
 def extension_decide(request, pk: int, ext_id: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     extension = get_object_or_404(ExtensionRequest, pk=ext_id, contract=contract)
     form = forms.ExtensionDecideForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "extension_decide", form)
+        return page_invalid(request, contract, "extension_decide", form)
     try:
         services.extension_decide(actor=request.user, extension=extension, grant=form.cleaned_data["grant"],
                                   note=form.cleaned_data["note"])
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "extension_decide", form)
-    return _done(request, contract, _("Your decision is recorded."))
+        return page_refused(request, contract, exc, "extension_decide", form)
+    return page_done(request, contract, _("Your decision is recorded."))
 
 
 @login_required
 @require_POST
 def contract_cancel(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.CancelForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "cancel", form)
+        return page_invalid(request, contract, "cancel", form)
     try:
         services.contract_cancel(actor=request.user, contract=contract, reason=form.cleaned_data["reason"],
                                  refund_fen=form.cleaned_data["refund_yuan"])
     except ValidationError as exc:
         if hasattr(exc, "error_dict") and "refund_fen" in exc.error_dict:
             exc = ValidationError({"refund_yuan": exc.error_dict.pop("refund_fen")})
-        return _rerender(request, contract, exc, "cancel", form)
-    return _done(request, contract, _("The contract is cancelled."))
+        return page_refused(request, contract, exc, "cancel", form)
+    return page_done(request, contract, _("The contract is cancelled."))
 
 
 @login_required
 @require_POST
 def contract_close(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     try:
         services.contract_close(actor=request.user, contract=contract, reason=_("Closed by the owner: payment settled."))
     except ValidationError as exc:
-        return _rerender(request, contract, exc)
-    return _done(request, contract, _("The contract is closed."))
+        return page_refused(request, contract, exc)
+    return page_done(request, contract, _("The contract is closed."))
 
 
 @login_required
 @require_POST
 def runner_up(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     try:
         new = services.contract_take_runner_up(actor=request.user, request=contract.request)
     except ValidationError as exc:
-        return _rerender(request, contract, exc)
+        return page_refused(request, contract, exc)
     messages.success(request, _("A contract is drafted with the runner-up."))
     return redirect("contracts:detail", pk=new.pk)
 
@@ -324,116 +310,53 @@ def runner_up(request, pk: int):
 @login_required
 @require_POST
 def new_round(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.ReasonForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "new_round", form)
+        return page_invalid(request, contract, "new_round", form)
     try:
         new = services.contract_new_round(actor=request.user, request=contract.request, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "new_round", form)
+        return page_refused(request, contract, exc, "new_round", form)
     messages.success(request, _("The round failed; a new round is drafted for you to publish."))
-    return redirect("bids:request-detail", pk=new.pk)
+    return redirect("requests:request-detail", pk=new.pk)
 
 
 @login_required
 @require_POST
 @submit_once
 def evaluation_create(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     form = forms.EvaluationForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "evaluation", form)
+        return page_invalid(request, contract, "evaluation", form)
     try:
         services.evaluation_submit(actor=request.user, contract=contract, scores=form.scores(),
                                    comment=form.cleaned_data["comment"])
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "evaluation", form)
-    return _done(request, contract, _("Thank you: your evaluation is published on the agency's page."))
+        return page_refused(request, contract, exc, "evaluation", form)
+    return page_done(request, contract, _("Thank you: your evaluation is published on the agency's page."))
 
 
 @login_required
 @require_POST
 def evaluation_hide(request, pk: int):
-    contract = _contract(pk)
+    contract = contract_or_404(pk)
     evaluation = get_object_or_404(Evaluation, contract=contract)
     if request.POST.get("show"):
         try:
             services.evaluation_show(actor=request.user, evaluation=evaluation, reason=request.POST.get("reason", ""))
         except ValidationError as exc:
-            return _rerender(request, contract, exc)
-        return _done(request, contract, _("The comment is published again."))
+            return page_refused(request, contract, exc)
+        return page_done(request, contract, _("The comment is published again."))
     form = forms.ReasonForm(request.POST)
     if not form.is_valid():
-        return _invalid(request, contract, "hide", form)
+        return page_invalid(request, contract, "hide", form)
     try:
         services.evaluation_hide(actor=request.user, evaluation=evaluation, reason=form.cleaned_data["reason"])
     except ValidationError as exc:
-        return _rerender(request, contract, exc, "hide", form)
-    return _done(request, contract, _("The comment is hidden."))
-
-
-# --- payment -----------------------------------------------------------------------------------------------
-
-
-@login_required
-@require_POST
-def payment_start(request, pk: int):
-    """Start (or resume) paying: the page that mounts Stripe's payment form with the client secret."""
-    contract = _contract(pk)
-    try:
-        view = payments.payment_start(actor=request.user, contract=contract)
-    except ValidationError as exc:
-        return _rerender(request, contract, exc)
-    if view.offline or not view.client_secret:
-        messages.info(request, _("Payment is offline on this site: settle it with the agency directly."))
-        return redirect("contracts:detail", pk=contract.pk)
-    response = render(request, "contracts/pay.html", {"contract": contract, "payment": view,
-                                                       "stripe_js_url": settings.STRIPE_JS_URL})
-    response["Cache-Control"] = "private, no-store"
-    if not settings.STRIPE_JS_URL:
-        return response  # the site's own strict policy: no outside script
-    # Stripe.js (from Stripe, or a copy the intranet serves at STRIPE_JS_URL) mounts its card form in
-    # Stripe's own frames and talks to Stripe's API: this page alone widens the policy to those hosts.
-    parts = urlsplit(settings.STRIPE_JS_URL)
-    script_src = " ".join(dict.fromkeys(filter(None, (
-        "'self'", f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "", STRIPE_JS))))
-    response["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src {script_src}; frame-src {STRIPE_JS} https://hooks.stripe.com; "
-        f"connect-src 'self' https://api.stripe.com; style-src 'self'; img-src 'self' data: https://*.stripe.com; "
-        "frame-ancestors 'self'; form-action 'self'; base-uri 'self'")
-    return response
-
-
-@login_required
-@require_POST
-def payment_sync(request, pk: int):
-    contract = _contract(pk)
-    _private(request, contract)
-    payment = payments.live_payment(contract)
-    if payment is not None:
-        try:
-            payments.payment_sync(payment=payment, actor=request.user)
-        except ValidationError as exc:
-            return _rerender(request, contract, exc)
-    return _done(request, contract, _("The payment status is up to date."))
-
-
-@login_required
-@require_POST
-def payment_refund(request, pk: int):
-    contract = _contract(pk)
-    form = forms.RefundForm(request.POST)
-    if not form.is_valid():
-        return _invalid(request, contract, "refund", form)
-    try:
-        payments.payment_refund(contract=contract, actor=request.user, amount_fen=form.cleaned_data["amount_yuan"],
-                                reason=form.cleaned_data["reason"])
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict") and "amount_fen" in exc.error_dict:
-            exc = ValidationError({"amount_yuan": exc.error_dict.pop("amount_fen")})
-        return _rerender(request, contract, exc, "refund", form)
-    return _done(request, contract, _("The refund is issued."))
+        return page_refused(request, contract, exc, "hide", form)
+    return page_done(request, contract, _("The comment is hidden."))
 
 
 @require_GET

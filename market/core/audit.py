@@ -69,12 +69,12 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from market.core.db import hot_cursor
 from market.core.models import AuditEvent
-from market.accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +218,7 @@ def object_label(obj: models.Model | None) -> tuple[str, str, str]:
     return obj._meta.label_lower, str(obj.pk), str(obj)[:255]
 
 
-def audit_record(*, actor: User | None, action: str, obj: models.Model | None = None,
+def audit_record(*, actor: AbstractBaseUser | None, action: str, obj: models.Model | None = None,
                  before: dict | None = None, after: dict | None = None,
                  object_type: str | None = None, object_id: str | None = None) -> AuditEvent:
     """Append one event to the chain. Call inside the transaction that makes the change."""

@@ -5,13 +5,20 @@ safe to run concurrently: it re-checks the state under a row lock and skips what
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import os
+import pkgutil
 from typing import Callable
+
+from django.apps import apps
 
 logger = logging.getLogger(__name__)
 
 Job = Callable[[dt.datetime], int]
 _JOBS: list[tuple[str, Job]] = []
+
+PROJECT_APP = "market"
 
 
 def deadline_job(name: str):
@@ -23,14 +30,25 @@ def deadline_job(name: str):
     return register
 
 
-def jobs() -> list[tuple[str, Job]]:
-    from django.apps import apps
+def _job_modules() -> list[str]:
+    """`<app>.jobs` of each app and, for the project's own app (market, one package per domain),
+    `market.<package>.jobs` of each package that has one, in the order of the packages' names."""
+    names = []
+    for config in apps.get_app_configs():
+        names.append(f"{config.name}.jobs")
+        if config.name == PROJECT_APP:
+            for info in pkgutil.iter_modules(config.module.__path__):
+                if info.ispkg and os.path.isfile(os.path.join(info.module_finder.path, info.name, "jobs.py")):
+                    names.append(f"{config.name}.{info.name}.jobs")
+    return names
 
-    for config in apps.get_app_configs():  # import each app's deadlines module so it registers
+
+def jobs() -> list[tuple[str, Job]]:
+    for name in _job_modules():  # import each deadlines module so it registers
         try:
-            __import__(f"{config.name}.jobs")
+            importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.jobs":
+            if exc.name != name:
                 raise
     return list(_JOBS)
 

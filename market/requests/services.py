@@ -1,5 +1,6 @@
-"""Writes for service requests (采购公告): draft, publish, amend, cancel, clarify, re-issue,
-and the one transition function that moves a request's status."""
+"""Writes for service requests (采购公告): draft, publish, amend, cancel, clarify, re-issue. A
+request's status moves only through its state machine (market.requests.states), by way of
+`request_transition`, which adds the open-data release of the new status."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from market.accounts import permissions
 from market.core.audit import audit_record, snapshot
 from market.core.events import emit
-from ..opendata.ocds import TAG_FOR_STATUS, ocds_release_record
+from market.core.statemachine import require_move, transition
 from market.accounts.models import Organization, User
 from market.catalogue.models import PricingMode, QualificationType
 from market.requests.models import (
@@ -28,23 +28,10 @@ from market.requests.models import (
     SelectionMethod,
     ServiceRequest,
 )
+from market.requests.events import request_amended, request_cancelled, request_moved
+from market.requests.states import AUDIT_FIELDS
 
 S = RequestStatus
-
-# The request pipeline as data: from each status, where it may go.
-TRANSITIONS: dict[str, set[str]] = {
-    S.DRAFT: {S.PUBLISHED, S.CANCELLED},
-    S.PUBLISHED: {S.PUBLICITY, S.FAILED, S.CANCELLED},
-    S.PUBLICITY: {S.PUBLICITY, S.AWARDED, S.FAILED, S.CANCELLED},
-    S.AWARDED: {S.CONTRACTED, S.FAILED, S.CANCELLED},
-    S.CONTRACTED: {S.IN_SERVICE, S.CANCELLED},
-    S.IN_SERVICE: {S.DELIVERED, S.CANCELLED},
-    S.DELIVERED: {S.ACCEPTED, S.IN_SERVICE},
-    S.ACCEPTED: {S.CLOSED},
-    S.CLOSED: set(),
-    S.CANCELLED: set(),
-    S.FAILED: set(),
-}
 
 EDITABLE_FIELDS = (
     "project_name", "project_code", "service_item", "region", "description", "fiscal_share", "state_share",
@@ -54,8 +41,6 @@ EDITABLE_FIELDS = (
 )
 # Changing only these during bidding is not material (no restart of the minimum window).
 NON_MATERIAL_FIELDS = {"contact_name", "contact_phone", "description", "selection_time"}
-AUDIT_FIELDS = ("status", "project_name", "service_item_id", "budget_fen", "selection_method", "bid_deadline",
-                "selection_time", "status_reason")
 
 
 def min_bidding_window() -> dt.timedelta:
@@ -63,29 +48,16 @@ def min_bidding_window() -> dt.timedelta:
 
 
 def request_transition(*, request: ServiceRequest, to: str, actor: User | None, reason: str = "",
-                       extra_fields: dict[str, Any] | None = None) -> ServiceRequest:
-    """Move a request to `to` if the pipeline allows it, inside a transaction, with its audit event.
+                       extra_fields: dict[str, Any] | None = None, move: str | None = None,
+                       now: dt.datetime | None = None) -> ServiceRequest:
+    """Move a request to `to` through its state machine (market.requests.states.REQUEST: the legal
+    moves, who may make them, the audit event) and record the open-data release the new status has.
 
-    The caller passes a request it has locked (select_for_update) when it read state to decide."""
-    if to not in TRANSITIONS.get(request.status, set()):
-        raise ValidationError(
-            _("A request cannot go from “%(src)s” to “%(dst)s”.") % {"src": RequestStatus(request.status).label,
-                                                                    "dst": RequestStatus(to).label},
-            code="illegal_transition")
+    The caller passes a request it has locked (select_for_update) when it read state to decide, and
+    the server time it decided by (`now`; default: now)."""
     with transaction.atomic():
-        before = snapshot(request, AUDIT_FIELDS)
-        request.status = to
-        fields = ["status", "updated_at"]
-        if reason:
-            request.status_reason = reason
-            fields.append("status_reason")
-        for key, value in (extra_fields or {}).items():
-            setattr(request, key, value)
-            fields.append(key)
-        request.save(update_fields=fields)
-        audit_record(actor=actor, action=f"request.{to}", obj=request, before=before, after=snapshot(request, AUDIT_FIELDS))
-        if to in TAG_FOR_STATUS:
-            ocds_release_record(request=request, tag=TAG_FOR_STATUS[to])
+        transition(request, to=to, actor=actor, reason=reason, changes=extra_fields, move=move, now=now)
+        request_moved.send(sender=ServiceRequest, request=request, to=to, actor=actor, now=now)
     return request
 
 
@@ -228,8 +200,7 @@ def request_publish(*, actor: User, request: ServiceRequest) -> ServiceRequest:
         if not request.owner.is_verified:
             raise ValidationError(_("Your organization must be verified by a regulator before it publishes requests."),
                                   code="owner_not_verified")
-        if request.status != RequestStatus.DRAFT:
-            raise ValidationError(_("Only a draft can be published."), code="illegal_transition")
+        require_move(request, to=RequestStatus.PUBLISHED, move="publish")  # only a draft
         now = timezone.now()
         data = {f: getattr(request, f) for f in EDITABLE_FIELDS}
         _validate(data, qualification_ids=list(request.required_qualifications.values_list("pk", flat=True)),
@@ -279,25 +250,10 @@ def request_amend(*, actor: User, request: ServiceRequest, reason: str, **change
             request=request, reason=reason, material=material, created_by=actor,
             changes={k: (v.isoformat() if hasattr(v, "isoformat") else getattr(v, "pk", v)) for k, v in changed.items()})
         audit_record(actor=actor, action="request.amend", obj=request, before=before, after=snapshot(request, AUDIT_FIELDS))
-        ocds_release_record(request=request, tag="tenderAmendment")
         emit("request.amended", request_id=request.pk, amendment_id=amendment.pk)
-        transaction.on_commit(lambda: _notify_bidders(request, _("Amendment to “%(p)s”") % {"p": request.project_name},
-                                                      _("The request “%(p)s” was amended: %(r)s. New deadline: %(d)s.")
-                                                      % {"p": request.project_name, "r": reason,
-                                                         "d": timezone.localtime(request.bid_deadline).strftime("%Y-%m-%d %H:%M")}))
+        # open data records the amendment release; bids tell the agencies that bid (market.requests.events)
+        request_amended.send(sender=ServiceRequest, request=request, amendment=amendment, actor=actor)
     return amendment
-
-
-def _notify_bidders(request: ServiceRequest, subject: str, body: str) -> int:
-    from bids.models import Bid, BidStatus
-    from market.accounts.models import Membership
-
-    org_ids = Bid.objects.filter(request=request, status=BidStatus.ACTIVE).values_list("agency__organization_id", flat=True)
-    emails = sorted(set(Membership.objects.filter(organization_id__in=org_ids).exclude(user__email="")
-                        .values_list("user__email", flat=True)))
-    if emails:
-        send_mass_mail([(subject, body, settings.DEFAULT_FROM_EMAIL, [e]) for e in emails], fail_silently=True)
-    return len(emails)
 
 
 def request_cancel(*, actor: User, request: ServiceRequest, reason: str) -> ServiceRequest:
@@ -307,11 +263,8 @@ def request_cancel(*, actor: User, request: ServiceRequest, reason: str) -> Serv
         raise ValidationError({"reason": [_("Give the reason for the cancellation; it is published.")]})
     with transaction.atomic():
         request = ServiceRequest.objects.select_for_update().get(pk=request.pk)
-        if request.status not in (S.DRAFT, S.PUBLISHED, S.PUBLICITY):
-            raise ValidationError(_("A request cannot be cancelled once it is awarded or closed."), code="illegal_transition")
-        request_transition(request=request, to=S.CANCELLED, actor=actor, reason=reason)
-        transaction.on_commit(lambda: _notify_bidders(request, _("Cancelled: %(p)s") % {"p": request.project_name},
-                                                      _("The request “%(p)s” was cancelled: %(r)s") % {"p": request.project_name, "r": reason}))
+        request_transition(request=request, to=S.CANCELLED, actor=actor, reason=reason, move="cancel")
+        request_cancelled.send(sender=ServiceRequest, request=request, reason=reason, actor=actor)
     return request
 
 

@@ -1,26 +1,10 @@
-"""Search across agencies, requests and catalogue items (issue 7).
+"""Search: a domain-free engine that the domains register their document types with (issue 7).
 
-    from market.search import search
+    from market.search.api import search
     result = search(q="环评", kinds=["agency"], filters={"region": "440100"}, facets=["grade"])
 
-The functions are imported lazily so that this package can be an installed app.
-See api.py for the functions the directory and the request lists use.
+registry.py holds the document types (each domain's ``search`` module registers its own: the
+agencies, the requests, the catalogue items), documents.py what a type declares, indexing.py keeps
+the indexes current from the signals the types ask for, api.py is what pages call.
+Nothing is imported here, so that this package can be an installed app.
 """
-
-
-def search(**kwargs):
-    from .api import search as _search
-
-    return _search(**kwargs)
-
-
-def agency_directory_search(**kwargs):
-    from .api import agency_directory_search as _f
-
-    return _f(**kwargs)
-
-
-def request_list_search(**kwargs):
-    from .api import request_list_search as _f
-
-    return _f(**kwargs)

@@ -15,29 +15,24 @@ from typing import Iterable, Mapping, Sequence
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from . import backends
 from .backends import database
 from .backends.base import SearchResult, build_query
-from .documents import AGENCY, REQUEST
 
 logger = logging.getLogger("market.search")
-
-DIRECTORY_FACETS = ("service_item", "region", "grade", "qualification")
-REQUEST_LIST_FACETS = ("service_item", "region", "method", "status")
 
 
 def search(*, q: str = "", kinds: Iterable[str] | None = None, filters: Mapping[str, object] | None = None,
            facets: Iterable[str] | None = None, page: int = 1, page_size: int = 20, sort: str = "relevance",
            now: dt.datetime | None = None) -> SearchResult:
-    """Search agencies, requests and catalogue items.
+    """Search the registered kinds (agencies, requests and catalogue items).
 
     q: the user's words (Chinese, traditional or simplified, abbreviations, codes); empty: everything.
-    kinds: "agency", "request", "item" (default all).
-    filters: {name: value or [values]} — service_item, region (a prefecture covers its counties),
-        grade, qualification, agency_type, method, status (incl. the derived "bidding_closed"),
-        category, pricing_mode, level, kind.
+    kinds: registered kinds — "agency", "request", "item" (default all).
+    filters: {name: value or [values]} — "kind" and the facets the document types declare:
+        service_item, region (a prefecture covers its counties), grade, qualification, agency_type,
+        method, status (incl. the derived "bidding_closed"), category, pricing_mode, level.
     facets: names (as filters) whose value counts over the matches to return.
     sort: "relevance" (red-list agencies first at equal relevance), "name", "grade", "newest".
     """
@@ -100,48 +95,7 @@ def page_of(result: SearchResult, objects: Sequence | None = None) -> Page:
     return paginator.page(min(result.page, paginator.num_pages))
 
 
-# --- the agency directory and the request lists ---------------------------------------------------
-
-
-def agency_directory_search(*, filters, page: int | str | None = 1, page_size: int = 20, today: dt.date | None = None,
-                            facets: Iterable[str] = DIRECTORY_FACETS) -> tuple[Page, SearchResult]:
-    """The public agency directory through the search: `filters` is an agencies.selectors.AgencyFilters
-    (q, service_item, region, qualification, sort). With words: by relevance (red-list agencies
-    first at equal relevance, then the credit score) unless the name order is asked for; without:
-    by grade (red list first) or by name, as `sort` says.
-    Returns a Page of Agency objects (with the directory's joins, each with `search_hit`) and the
-    result (facets with counts)."""
-    from agencies.selectors import agency_directory
-
-    sort = "name" if filters.sort == "name" else ("relevance" if filters.q else "grade")
-    result = search(q=filters.q, kinds=[AGENCY], facets=facets, page=_page_number(page), page_size=page_size, sort=sort,
-                    filters={"service_item": filters.service_item, "region": filters.region,
-                             "qualification": filters.qualification})
-    objects = hydrate(result, AGENCY, agency_directory(today=today or timezone.localdate()))
-    return page_of(result, objects), result
-
-
-def request_list_search(*, filters, page: int | str | None = 1, page_size: int = 20, now: dt.datetime | None = None,
-                        statuses: Sequence[str] | None = None,
-                        facets: Iterable[str] = REQUEST_LIST_FACETS) -> tuple[Page, SearchResult]:
-    """Published requests through the search: `filters` is a market.requests.selectors.RequestFilters
-    (q, service_item, region, method, status — the derived "bidding_closed" too); `statuses` limits
-    the list as request_list(statuses=…) does (the results page). Newest first without words, by
-    relevance with them. Returns a Page of ServiceRequest objects (with request_list()'s joins and
-    bid_count, each with `search_hit`) and the result."""
-    from market.requests.selectors import PUBLIC_STATUSES, request_list
-
-    now = now or timezone.now()
-    if filters.status:
-        status = [filters.status] if not statuses or filters.status in statuses else ["__none__"]
-    else:
-        status = list(statuses or [])
-    result = search(q=filters.q, kinds=[REQUEST], facets=facets, page=_page_number(page), page_size=page_size,
-                    sort="relevance" if filters.q else "newest", now=now,
-                    filters={"service_item": filters.service_item, "region": filters.region, "method": filters.method,
-                             "status": status})
-    objects = hydrate(result, REQUEST, request_list(now=now, statuses=list(statuses or PUBLIC_STATUSES)))
-    return page_of(result, objects), result
+# --- for the domains' list pages ---------------------------------------------------------------
 
 
 def facet_counts(result: SearchResult) -> dict[str, dict[str, int]]:
@@ -149,7 +103,8 @@ def facet_counts(result: SearchResult) -> dict[str, dict[str, int]]:
     return {name: {fv.value: fv.count for fv in values} for name, values in result.facets.items()}
 
 
-def _page_number(page) -> int:
+def page_number(*, page: int | str | None) -> int:
+    """A page number from a query string's value (1 when missing or not a number)."""
     try:
         return max(1, int(page or 1))
     except (TypeError, ValueError):

@@ -11,6 +11,7 @@ class SearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Connecting reads the registry, which first imports the domains' search modules (registry.discover()).
         from . import indexing
 
         indexing.connect_signals()

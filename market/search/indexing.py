@@ -1,7 +1,9 @@
 """Keeping the indexes current.
 
-Every save or delete of a model that a document reads (post_save / post_delete signals, connected
-in SearchConfig.ready()) marks the documents it touches; once the transaction commits
+Every save or delete of a model that a document reads marks the documents it touches: each
+registered document type declares the models it watches and how an instance maps to the ids of its
+documents (documents.Watch), and the signals of those models are connected from these declarations
+in SearchConfig.ready() (or when a type registers later). Once the transaction commits
 (transaction.on_commit), each marked document is rebuilt from the database as it now is and written
 to the database index and, when configured, to Elasticsearch — or removed when its object is gone
 or no longer public. Work in a rolled-back transaction is never indexed.
@@ -12,8 +14,9 @@ deadline job (process_deadlines), or by `rebuild_search_index --outbox`. While a
 rebuild runs, changes also go to the outbox, which is drained into the new index after the swap.
 
 Changes made without signals (QuerySet.update(): the credit grade, for one) are caught by
-`sync()`, which the deadline job runs: it compares the agencies' grade and score with the index,
-and re-indexes agencies whose qualifications started or ended since it last ran.
+`sync()`, which the deadline job runs: it re-indexes what each type's DocumentType.stale() reports
+(the agencies' type compares their grade and score with the index, and finds the agencies whose
+qualifications started or ended since it last ran).
 """
 
 from __future__ import annotations
@@ -26,107 +29,90 @@ from typing import Callable, Iterable
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.utils import timezone
 
-from . import backends
+from . import backends, registry
 from .backends import database
-from .documents import AGENCY, ITEM, KINDS, REQUEST, IndexContext, build_documents, document_type
+from .documents import DocumentType, IndexContext, Watch
 from .models import SearchEntry, SearchOutbox, SearchState
+from .registry import build_documents, document_type
 
 logger = logging.getLogger("market.search")
 
 REBUILD_KEY = "elasticsearch_rebuild"
-QUALIFICATION_DAY_KEY = "qualification_day"
 
 _local = threading.local()
 
 
-# --- what a change touches --------------------------------------------------------------------------
+# --- what a change touches: the watches of the registered types ------------------------------------
 
 
-def _ids(model_label: str, **lookup) -> list[int]:
-    return list(apps.get_model(model_label).objects.filter(**lookup).values_list("pk", flat=True))
+def _model_label(model) -> str:
+    return model.lower() if isinstance(model, str) else model._meta.label_lower
 
 
-def _agency_changed(sender, instance, **kwargs):
-    mark(AGENCY, [instance.pk])
+def _watches(model) -> list[tuple[str, Watch]]:
+    """(kind, watch) of every registered type watching this model."""
+    label = model._meta.label_lower
+    return [(t.kind, w) for t in registry.document_types() for w in t.watches if _model_label(w.model) == label]
 
 
-def _agency_part_changed(sender, instance, **kwargs):
-    if instance.agency_id:
-        mark(AGENCY, [instance.agency_id])
+def _fields(model) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f for _, w in _watches(model) for f in w.fields))
 
 
-def _organization_changed(sender, instance, **kwargs):
-    mark(AGENCY, _ids("agencies.Agency", organization_id=instance.pk))
-    mark(REQUEST, _ids("market.ServiceRequest", owner_id=instance.pk))
+def _pre_save(sender, instance, **kwargs):
+    """The watched fields' values before the save (for watches that count only their changes)."""
+    fields = _fields(sender)
+    if fields and instance.pk:
+        row = sender._default_manager.filter(pk=instance.pk).values_list(*fields).first()
+        instance._search_before = None if row is None else dict(zip(fields, row))
 
 
-def _request_changed(sender, instance, **kwargs):
-    mark(REQUEST, [instance.pk])
-
-
-def _item_pre_save(sender, instance, **kwargs):
-    if instance.pk:
-        instance._search_before = (sender.objects.filter(pk=instance.pk)
-                                   .values_list("name", "code", "category_id").first())
-
-
-def _item_changed(sender, instance, created=False, **kwargs):
-    mark(ITEM, [instance.pk])
+def _saved(sender, instance, **kwargs):
     before = getattr(instance, "_search_before", None)
-    if before is not None and before != (instance.name, instance.code, instance.category_id):
-        _mark_item_users([instance.pk])
+    for kind, watch in _watches(sender):
+        if "save" not in watch.on:
+            continue
+        if watch.fields and (before is None or all(before.get(f) == getattr(instance, f) for f in watch.fields)):
+            continue
+        mark(kind, watch.ids(instance))
 
 
-def _item_deleted(sender, instance, **kwargs):
-    mark(ITEM, [instance.pk])
+def _deleted(sender, instance, **kwargs):
+    for kind, watch in _watches(sender):
+        if "delete" in watch.on:
+            mark(kind, watch.ids(instance))
 
 
-def _mark_item_users(item_ids: list[int]) -> None:
-    """Agencies offering the items and requests for them show the item's name and category."""
-    mark(AGENCY, _ids("agencies.Agency", offered_items__service_item_id__in=item_ids))
-    mark(REQUEST, _ids("market.ServiceRequest", service_item_id__in=item_ids))
-
-
-def _category_changed(sender, instance, **kwargs):
-    item_ids = _ids("market.ServiceItem", category_id=instance.pk)
-    mark(ITEM, item_ids)
-    _mark_item_users(item_ids)
-
-
-def _qualification_type_changed(sender, instance, **kwargs):
-    mark(AGENCY, _ids("agencies.Agency", qualifications__qualification_type_id=instance.pk))
-
-
-# (model label, receiver, signals); models of apps that are not installed are skipped.
-RECEIVERS = [
-    ("agencies.Agency", _agency_changed, (post_save, post_delete)),
-    ("agencies.AgencyServiceItem", _agency_part_changed, (post_save, post_delete)),
-    ("agencies.Qualification", _agency_part_changed, (post_save, post_delete)),
-    ("credit.Breach", _agency_part_changed, (post_save, post_delete)),  # the grade follows breaches
-    ("market.Evaluation", _agency_part_changed, (post_save, post_delete)),  # … and evaluations
-    ("market.Organization", _organization_changed, (post_save,)),
-    ("market.ServiceRequest", _request_changed, (post_save, post_delete)),
-    ("market.ServiceItem", _item_pre_save, (pre_save,)),
-    ("market.ServiceItem", _item_changed, (post_save,)),
-    ("market.ServiceItem", _item_deleted, (post_delete,)),
-    ("market.ServiceCategory", _category_changed, (post_save,)),
-    ("market.QualificationType", _qualification_type_changed, (post_save,)),
-]
-
-
-def connect_signals() -> None:
-    for label, receiver, signals in RECEIVERS:
+def _connect(document_type: DocumentType) -> None:
+    """Connect the signals of the models a type watches (once per model and signal); models of
+    apps that are not installed are skipped."""
+    for watch in document_type.watches:
+        label = _model_label(watch.model)
         try:
             model = apps.get_model(label)
         except LookupError:
             continue
-        for signal in signals:
+        receivers = []
+        if "save" in watch.on:
+            receivers.append((post_save, _saved))
+        if "delete" in watch.on:
+            receivers.append((post_delete, _deleted))
+        if watch.fields:
+            receivers.append((pre_save, _pre_save))
+        for signal, receiver in receivers:
             signal.connect(receiver, sender=model, weak=False,
-                           dispatch_uid=f"market.search:{label}:{receiver.__name__}:{id(signal)}")
+                           dispatch_uid=f"market.search:{label}:{receiver.__name__}")
+
+
+def connect_signals() -> None:
+    """Connect the signals every registered type asks for, and those of types registered later."""
+    registry.on_register(_connect)
+    for document_type in registry.document_types():
+        _connect(document_type)
 
 
 # --- after the commit -------------------------------------------------------------------------------
@@ -239,7 +225,7 @@ def drain_outbox(*, limit: int = 1000) -> int:
     done = 0
     ctx = IndexContext()
     for kind, kind_rows in by_kind.items():
-        if kind not in KINDS:
+        if kind not in registry.kinds():
             SearchOutbox.objects.filter(pk__in=[r.pk for r in kind_rows]).delete()
             continue
         docs, gone = build_documents(kind, [r.object_id for r in kind_rows], ctx)
@@ -265,19 +251,21 @@ def count_documents(kind: str) -> int:
     return document_type(kind).queryset(IndexContext()).count()
 
 
-def rebuild_database(kinds: Iterable[str] = KINDS, *, progress: Callable[[int], None] | None = None) -> dict[str, int]:
-    """Rebuild the database index of these kinds from scratch (bulk)."""
+def rebuild_database(kinds: Iterable[str] | None = None, *,
+                     progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Rebuild the database index of these kinds (default: every registered kind) from scratch (bulk)."""
     counts = {}
     ctx = IndexContext()
-    for kind in kinds:
+    for kind in kinds or registry.kinds():
         counts[kind] = database.rebuild(kind, document_type(kind).documents(None, ctx), progress=progress)
     return counts
 
 
-def rebuild_elasticsearch(kinds: Iterable[str] = KINDS, *,
+def rebuild_elasticsearch(kinds: Iterable[str] | None = None, *,
                           progress: Callable[[int], None] | None = None) -> dict[str, str]:
-    """Build a new Elasticsearch index for each kind and swap its alias to it (no downtime); changes
-    made meanwhile are queued and written to the new index after the swap."""
+    """Build a new Elasticsearch index for each kind (default: every registered kind) and swap its
+    alias to it (no downtime); changes made meanwhile are queued and written to the new index after
+    the swap."""
     es = backends.elasticsearch_backend()
     if es is None:
         raise RuntimeError("ELASTICSEARCH_URL is not set")
@@ -285,7 +273,7 @@ def rebuild_elasticsearch(kinds: Iterable[str] = KINDS, *,
     names = {}
     try:
         ctx = IndexContext()
-        for kind in kinds:
+        for kind in kinds or registry.kinds():
             names[kind] = es.rebuild(kind, document_type(kind).documents(None, ctx), progress=progress)
     finally:
         SearchState.objects.filter(key=REBUILD_KEY).delete()
@@ -298,37 +286,37 @@ def rebuild_elasticsearch(kinds: Iterable[str] = KINDS, *,
 # --- what signals miss ------------------------------------------------------------------------------
 
 
+def indexed_rows(kind: str, *fields: str):
+    """(object_id, *fields) of each document of a kind in the database index — for a type's
+    stale() to compare with its objects (fields: grade, credit_score, status …)."""
+    return SearchEntry.objects.filter(kind=kind).values_list("object_id", *fields)
+
+
+def state(key: str) -> str | None:
+    """A marker kept for the index jobs (None when never set)."""
+    return SearchState.objects.filter(key=key).values_list("value", flat=True).first()
+
+
+def set_state(key: str, value: str) -> None:
+    SearchState.objects.update_or_create(key=key, defaults={"value": value})
+
+
+
 def sync(*, now: dt.datetime | None = None) -> int:
     """Re-index what changed without a signal; returns the number of objects re-indexed.
 
-    - agencies whose grade or score in the index differs from the database (QuerySet.update()),
-      active agencies missing from the index and indexed agencies no longer active;
-    - once a day, agencies whose qualifications began or ended since the last run (the directory's
-      qualification filter counts only certificates valid that day);
+    - what each registered type reports stale (DocumentType.stale: agencies whose grade or score
+      in the index differs from the database after a QuerySet.update(), or whose qualifications
+      began or ended since the last run …);
     - the outbox, when Elasticsearch is configured;
     - on PostgreSQL, the bitmaps of kinds that have none yet (entries written before they existed).
     """
     now = now or timezone.now()
-    Agency = apps.get_model("agencies", "Agency")
-    entries = SearchEntry.objects.filter(kind=AGENCY)
-    stale: set[int] = set()
-    indexed = dict((pk, (grade, score)) for pk, grade, score in entries.values_list("object_id", "grade", "credit_score"))
-    for pk, grade, score in Agency.objects.filter(status="active").values_list("pk", "credit_grade", "credit_score"):
-        if indexed.pop(pk, None) != (grade or "", score or 0):
-            stale.add(pk)
-    stale |= set(indexed)  # indexed but no longer active
-    today = timezone.localtime(now).date()
-    state = SearchState.objects.filter(key=QUALIFICATION_DAY_KEY).first()
-    if state is None or state.value != today.isoformat():
-        last = dt.date.fromisoformat(state.value) if state and state.value else today - dt.timedelta(days=1)
-        Qualification = apps.get_model("agencies", "Qualification")
-        stale |= set(Qualification.objects.filter(
-            Q(valid_to__gte=last - dt.timedelta(days=1), valid_to__lt=today)
-            | Q(valid_from__gt=last, valid_from__lte=today)).values_list("agency_id", flat=True))
-        SearchState.objects.update_or_create(key=QUALIFICATION_DAY_KEY, defaults={"value": today.isoformat()})
+    stale = {t.kind: set(t.stale(now=now)) for t in registry.document_types()}
+    stale = {kind: ids for kind, ids in stale.items() if ids}
     database.build_bitmaps()
     if stale:
-        apply_changes({AGENCY: stale})
+        apply_changes(stale)
     if backends.elasticsearch_configured() and backends.elasticsearch_up():
         drain_outbox(limit=2000)
-    return len(stale)
+    return sum(len(ids) for ids in stale.values())

@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from . import registry
 from .api import page_of, search
-from .backends.base import is_province
-from .documents import DERIVED_STATUS, FACET_LABELS, KIND_LABELS
+from .backends.base import Hit, is_province
+from .documents import DERIVED_STATUS
 from .forms import SearchForm
 
 PAGE_SIZE = 20
 PAGE_FACETS = ("kind", "service_item", "region", "grade", "method", "status", "category")
 FILTERS = ("service_item", "region", "grade", "method", "status", "category", "qualification")
+# What each hit shows beside its name: (attribute, facet whose value labels it uses).
+HIT_LABELS = (("status_label", "status"), ("method_label", "method"), ("pricing_label", "pricing_mode"),
+              ("level_label", "level"))
 
 
-def _status_labels() -> dict:
-    from market.requests.models import RequestStatus
-
-    return dict(RequestStatus.choices)
+def _hit_value(hit: Hit, facet: str) -> str | None:
+    return hit.status_now if facet == "status" else hit.data.get(facet)
 
 
-def _labels() -> dict:
-    from market.catalogue.models import ApprovalLevel, PricingMode
-    from market.requests.models import SelectionMethod
-
-    return {"method": dict(SelectionMethod.choices), "pricing_mode": dict(PricingMode.choices),
-            "level": dict(ApprovalLevel.choices)}
+def _label_hits(*, hits: list[Hit], now: dt.datetime) -> None:
+    """Each hit's status by the clock, and the labels of its values, from the registered document
+    types' facets (a status without a label shows as it is; other values without one, not at all)."""
+    for hit in hits:
+        hit.status_now = hit.status_at(now)
+    for attr, facet in HIT_LABELS:
+        labels = registry.facet_labels(facet, {v for hit in hits if (v := _hit_value(hit, facet))})
+        for hit in hits:
+            value = _hit_value(hit, facet)
+            setattr(hit, attr, labels.get(value, value if facet == "status" else ""))
 
 
 @require_GET
@@ -42,13 +49,7 @@ def search_page(request):
     now = timezone.now()
     result = search(q=q, kinds=[kind] if kind else None, filters=filters, facets=PAGE_FACETS,
                     page=_int(request.GET.get("page")), page_size=PAGE_SIZE, sort=sort, now=now)
-    status_labels, labels = _status_labels(), _labels()
-    for hit in result.hits:
-        hit.status_now = hit.status_at(now)
-        hit.status_label = status_labels.get(hit.status_now, hit.status_now)
-        hit.method_label = labels["method"].get(hit.data.get("method"), "")
-        hit.pricing_label = labels["pricing_mode"].get(hit.data.get("pricing_mode"), "")
-        hit.level_label = labels["level"].get(hit.data.get("level"), "")
+    _label_hits(hits=result.hits, now=now)
     base = {k: v for k, v in (("q", q), ("kind", kind), ("sort", sort if sort != "relevance" else "")) if v}
     base.update(filters)
     facet_groups = []
@@ -69,17 +70,17 @@ def search_page(request):
                 params[name] = fv.value
             links.append({"value": fv.value, "label": fv.label, "count": fv.count, "selected": fv.selected,
                           "href": "?" + urlencode(params)})
-        facet_groups.append({"name": name, "label": FACET_LABELS[name], "links": links})
+        facet_groups.append({"name": name, "label": registry.facet_label(name), "links": links})
     active = []
     for name, value in filters.items():
         params = {k: v for k, v in base.items() if k != name}
         label = next((fv.label for fv in result.facets.get(name, []) if fv.value == value), value)
         if name == "status":
-            label = status_labels.get(value, value)
-        active.append({"label": FACET_LABELS.get(name, name), "value": label, "href": "?" + urlencode(params)})
+            label = registry.facet_labels(name, [value]).get(value, value)
+        active.append({"label": registry.facet_label(name), "value": label, "href": "?" + urlencode(params)})
     return render(request, "search/results.html", {
         "form": form, "q": q, "result": result, "page_obj": page_of(result), "facet_groups": facet_groups,
-        "active_filters": active, "filters": filters, "querystring": urlencode(base), "kind_labels": KIND_LABELS, "now": now,
+        "active_filters": active, "filters": filters, "querystring": urlencode(base), "kind_labels": registry.kind_labels(), "now": now,
         "derived_status": DERIVED_STATUS,
     })
 

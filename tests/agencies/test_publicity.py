@@ -12,6 +12,7 @@ from django.utils import timezone
 from agencies import services
 from agencies.models import Agency, AgencyStatus, PublicityObjection
 from market.core.deadlines import run_due
+from market.calendar import services as calendar_services
 from market.calendar.models import CalendarDay, HolidayYear
 from tests.factories import agency_admin, make_agency, make_regulator
 
@@ -46,7 +47,7 @@ def test_a_year_without_entered_holidays_counts_weekends_only(settings):
 def test_a_holiday_entered_by_a_regulator_lengthens_later_periods(settings):
     settings.MARKET = {**settings.MARKET, "AGENCY_PUBLICITY_WORKING_DAYS": 5, "AGENCY_PUBLICITY_SECONDS": 0}
     regulator = make_regulator()
-    services.calendar_day_set(actor=regulator, day=dt.date(2031, 10, 2), kind=CalendarDay.Kind.HOLIDAY, name="国庆节")
+    calendar_services.calendar_day_set(actor=regulator, day=dt.date(2031, 10, 2), kind=CalendarDay.Kind.HOLIDAY, name="国庆节")
     agency = approve_at(dt.datetime(2031, 10, 1, 9, 0, tzinfo=CN))
     assert agency.publicity_ends_at == dt.datetime(2031, 10, 10, 0, 0, tzinfo=CN)
 
@@ -196,7 +197,7 @@ def test_the_holiday_warning_names_the_missing_year(client):
     client.force_login(regulator)
     page = client.get("/accounts/dashboard/").content.decode()
     assert str(year) in page and "/agencies/review/calendar/" in page
-    services.holiday_year_confirm(actor=regulator, year=year)
+    calendar_services.holiday_year_confirm(actor=regulator, year=year)
     HolidayYear.objects.get_or_create(year=year - 1)
     page = client.get("/accounts/dashboard/").content.decode()
     assert "have not been entered" not in page and "未录入" not in page

@@ -25,17 +25,17 @@ APPS = ("market", "agencies", "bids", "credit", "cms", "supervision")
 # domain on a strictly lower layer (same-layer siblings may not import each other).
 LAYERS: dict[str, int] = {
     "market.core": 0,
-    "market.search": 1,
     "market.api": 1,
+    "market.search": 1,
     "market.accounts": 2,
-    "market.calendar": 2,
+    "market.calendar": 3,
     "market.catalogue": 3,
-    "credit": 4,
-    "agencies": 5,
+    "agencies": 4,
+    "credit": 5,
     "market.requests": 6,
     "bids": 7,
-    "market.payments": 8,
-    "market.contracts": 9,
+    "market.contracts": 8,
+    "market.payments": 9,
     "supervision": 10,
     "market.opendata": 10,
     "market.notifications": 11,
@@ -51,7 +51,9 @@ WIRING_MODULES = {
     "market.urls",
     "market.wsgi",
     "market.apps",
-    "market.api_urls",
+    "market.api.urls",  # the API's root URL conf
+    "market.models",  # the market app label's models module: star-imports each package's models
+    "market.admin",  # the admin's autodiscovery entry: imports each package's admin
 }
 WIRING_PREFIXES = ("market.demo", "market.management")
 WIRING_PARTS = {"migrations", "management"}
@@ -268,7 +270,7 @@ def function_imports(g: Graph) -> list[Import]:
 
 
 def flat_domain_files() -> list[str]:
-    allowed = {"__init__.py", "settings.py", "settings_test.py", "urls.py", "wsgi.py", "apps.py", "api_urls.py"}
+    allowed = {"__init__.py", "settings.py", "settings_test.py", "urls.py", "wsgi.py", "apps.py", "models.py", "admin.py"}
     return sorted(p.name for p in (ROOT / "market").glob("*.py") if p.name not in allowed)
 
 

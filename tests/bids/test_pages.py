@@ -7,7 +7,10 @@ import secrets
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.template import engines
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -15,7 +18,9 @@ from agencies.models import Agency, AgencyStatus
 from bids import services
 from bids.models import Bid, ResultObjection, SelectionRun
 from bids.services import content_hash
+from market.requests import panels
 from market.requests import services as request_services
+from market.requests.views import render_request_page
 from market.accounts.models import Organization
 from market.requests.models import RequestStatus, ServiceRequest
 from market.core.money import fen_to_yuan
@@ -593,3 +598,68 @@ def test_the_request_list_is_the_search_with_counts(client):
     assert f'{hp.service_item.code} {hp.service_item.name} (1)</option>' in html
     everything = client.get("/requests/").context["page_obj"]
     assert {r.pk for r in everything} >= {hp.pk, other.pk}
+
+
+# --- the request page and its panels (market.requests.panels) ---------------------------------------------
+
+
+def test_the_bids_parts_of_the_request_page_are_registered_panels():
+    """market.requests owns the request page; bids registers its parts there (BidsConfig.ready)."""
+    assert [c.name for c in panels._in_order(panels._detail_panels)] == ["bids"]
+    assert [c.name for c in panels._in_order(panels._owner_actions)] == ["bids"]
+    assert [c.name for c in panels._in_order(panels._status_links)] == ["bids"]
+
+
+def test_the_result_link_is_on_the_request_page_and_in_its_row_once_selected(client):
+    request = published_request(fiscal_share=100)
+    bid(request, active_agency(item=request.service_item), 5_000_000)
+    result = f'href="/requests/{request.pk}/result/"'
+    assert result not in html_of(client, f"/requests/{request.pk}/")
+    with freeze(after(request)):
+        services.selection_run(actor=None, request=request)
+    assert result in html_of(client, f"/requests/{request.pk}/", **EN)
+    assert f'<a {result}>result</a>' in html_of(client, "/requests/", **EN)
+
+
+def test_owner_actions_of_the_selection_are_in_the_owners_action_list(client):
+    request = published_request(selection_method="weighted", price_weight=40,
+                                quality_criteria=[{"name": "方案", "weight": 60}])
+    with freeze(after(request)):
+        html = html_of(client, f"/requests/{request.pk}/", org_admin(request.owner), **EN)
+        actions = html[html.index('<ul class="action-list">'):html.index("</ul>", html.index('<ul class="action-list">'))]
+        for url in (f"/requests/{request.pk}/cancel/", f"/requests/{request.pk}/evaluators/",
+                    f"/requests/{request.pk}/scores/", f"/requests/{request.pk}/select/"):
+            assert f'href="{url}"' in actions, url
+        assert "action-list" not in html_of(client, f"/requests/{request.pk}/", **EN)  # not the public's
+
+
+def test_a_refused_bid_comes_back_in_the_bid_panel_as_typed(client):
+    request = published_request(budget_fen=10_000_000)
+    agency = active_agency(item=request.service_item)
+    client.force_login(agency_admin(agency))
+    response = client.post(f"/requests/{request.pk}/bid/", {"bid-agency": agency.pk, "bid-price_fen": "100000.01",
+                                                             "bid-proposal": "我们的方案"}, **EN)
+    html = response.content.decode()
+    assert response.status_code == 400 and 'value="100000.01"' in html and "我们的方案" in html
+    assert html.index('class="refusal"') < html.index("<h1>") < html.index('class="form bid-form"')
+
+
+def test_a_registered_panel_gets_the_page_and_its_state(client, monkeypatch):
+    seen = []
+
+    def context(request, page, state):
+        seen.append((page.service_request.pk, page.is_owner, page.sealed, page.bidding_open, state))
+        return {"word": "面板内容"}
+
+    monkeypatch.setattr(panels, "_detail_panels", dict(panels._detail_panels))
+    panels.register_detail_panel("probe", context, engines["django"].from_string("<p>{{ panel.word }} {{ sr.pk }}</p>"),
+                                 order=1)
+    request = published_request()
+    html = html_of(client, f"/requests/{request.pk}/", **EN)
+    assert f"<p>面板内容 {request.pk}</p>" in html
+    assert html.index("面板内容") < html.index("<h2>Bids</h2>")  # order 1 comes before the bids' 100
+    assert seen == [(request.pk, False, True, True, {})]
+    http_request = RequestFactory().get(f"/requests/{request.pk}/")
+    http_request.user = AnonymousUser()
+    response = render_request_page(http_request, request, status=400, panel_state={"probe": {"form": "bound"}})
+    assert response.status_code == 400 and seen[-1][-1] == {"form": "bound"}

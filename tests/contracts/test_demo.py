@@ -8,12 +8,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from market.core.audit import audit_verify
-from market.contracts.models import Contract, ContractStatus, DeliveryStatus, Payment
+from market.contracts.models import Contract, ContractStatus, DeliveryStatus
 from market.contracts.selectors import contracts_overdue
 from market.core.models import AuditEvent
 from market.accounts.models import User
 from market.requests.models import ServiceRequest
 from market.opendata.models import OcdsRelease
+from market.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from market import payments
 
 from market.contracts import services as contract_services
-from market.contracts.models import ContractStatus, Payment, PaymentRefund, PaymentStatus
+from market.contracts.models import ContractStatus
+from market.payments import selectors as payment_selectors
+from market.payments import services as payment_services
+from market.payments.models import Payment, PaymentRefund, PaymentStatus
 from market.core.models import AuditEvent
 from market.requests.models import RequestStatus, ServiceRequest
 
@@ -51,19 +53,19 @@ def _deliver_and_accept(contract, at):
 def test_hold_then_capture_at_acceptance(stripe_on):
     contract, signed_at = signed_contract(pay_on_acceptance=True)
     owner = owner_user(contract)
-    start = payments.payment_start(actor=owner, contract=contract)
+    start = payment_services.payment_start(actor=owner, contract=contract)
     payment = start.payment
     assert start.client_secret and start.client_secret.startswith(payment.intent_id)
     assert start.publishable_key == ls.PUBLISHABLE_KEY
     assert (payment.capture_method, payment.amount_fen, payment.currency) == ("manual", contract.amount_fen, "cny")
     _matches_stripe(stripe_on, payment)
 
-    again = payments.payment_start(actor=owner, contract=contract)  # a double click: the same intent
+    again = payment_services.payment_start(actor=owner, contract=contract)  # a double click: the same intent
     assert again.payment.pk == payment.pk and again.client_secret == start.client_secret
     assert Payment.objects.filter(contract=contract).count() == 1
 
     ls.pay_with_card(stripe_on, payment.intent_id)  # the owner's browser confirms the card
-    payments.payment_sync(payment=payment)
+    payment_services.payment_sync(payment=payment)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.REQUIRES_CAPTURE and payment.is_held
     _matches_stripe(stripe_on, payment)
@@ -79,10 +81,10 @@ def test_hold_then_capture_at_acceptance(stripe_on):
 
 def test_captured_at_once_without_pay_on_acceptance(stripe_on):
     contract, signed_at = signed_contract(pay_on_acceptance=False)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     assert start.payment.capture_method == "automatic"
     ls.pay_with_card(stripe_on, start.payment.intent_id)
-    payment = payments.payment_sync(payment=start.payment)
+    payment = payment_services.payment_sync(payment=start.payment)
     assert payment.status == PaymentStatus.SUCCEEDED
     _matches_stripe(stripe_on, payment)
     contract.refresh_from_db()
@@ -93,7 +95,7 @@ def test_captured_at_once_without_pay_on_acceptance(stripe_on):
 
 def test_cancelling_releases_the_hold(stripe_on):
     contract, signed_at = signed_contract(pay_on_acceptance=True)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)
     with freeze(signed_at + dt.timedelta(days=1)):
         contract_services.contract_cancel(actor=owner_user(contract), contract=contract, reason="项目终止")
@@ -104,14 +106,14 @@ def test_cancelling_releases_the_hold(stripe_on):
     contract.refresh_from_db()
     assert contract.status == ContractStatus.CANCELLED
     with pytest.raises(ValidationError):  # a cancelled contract is not paid again
-        payments.payment_start(actor=owner_user(contract), contract=contract)
+        payment_services.payment_start(actor=owner_user(contract), contract=contract)
 
 
 def test_partial_refund_when_a_paid_contract_is_cancelled(stripe_on):
     contract, signed_at = signed_contract(pay_on_acceptance=False)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)
-    payments.payment_sync(payment=start.payment)
+    payment_services.payment_sync(payment=start.payment)
     part = contract.amount_fen // 4
     with freeze(signed_at + dt.timedelta(days=1)):
         with pytest.raises(ValidationError) as exc:  # more than was paid
@@ -131,20 +133,20 @@ def test_partial_refund_when_a_paid_contract_is_cancelled(stripe_on):
     from tests.factories import make_regulator
 
     with pytest.raises(PermissionDenied):
-        payments.payment_refund(contract=contract, actor=agency_user(contract))
-    payments.payment_refund(contract=contract, actor=make_regulator(), reason="协商退还全部")
+        payment_services.payment_refund(contract=contract, actor=agency_user(contract))
+    payment_services.payment_refund(contract=contract, actor=make_regulator(), reason="协商退还全部")
     payment.refresh_from_db()
     assert payment.amount_refunded_fen == contract.amount_fen
     _matches_stripe(stripe_on, payment)
     assert sorted(r["amount"] for r in ls.list_refunds(stripe_on, payment.intent_id)) == \
         sorted([part, contract.amount_fen - part])
     with pytest.raises(ValidationError):
-        payments.payment_refund(contract=contract, actor=owner_user(contract))  # nothing left
+        payment_services.payment_refund(contract=contract, actor=owner_user(contract))  # nothing left
 
 
 def test_whole_refund_by_default(stripe_on):
     contract, signed_at = signed_contract(pay_on_acceptance=False)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)
     with freeze(signed_at + dt.timedelta(days=1)):
         contract_services.contract_cancel(actor=owner_user(contract), contract=contract, reason="项目取消")
@@ -158,10 +160,10 @@ def test_only_the_owner_pays_and_only_a_signed_contract(stripe_on):
 
     contract, _signed_at = signed_contract()
     with pytest.raises(PermissionDenied):
-        payments.payment_start(actor=agency_user(contract), contract=contract)
+        payment_services.payment_start(actor=agency_user(contract), contract=contract)
     drafted, _bids, _t = drafted_contract()
     with pytest.raises(ValidationError) as exc:
-        payments.payment_start(actor=owner_user(drafted), contract=drafted)
+        payment_services.payment_start(actor=owner_user(drafted), contract=drafted)
     assert exc.value.code == "not_payable"
 
 
@@ -172,18 +174,18 @@ def test_an_unreachable_stripe_is_a_clear_error_not_a_crash(settings):
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     contract, _t = signed_contract()
     with pytest.raises(ValidationError) as exc:
-        payments.payment_start(actor=owner_user(contract), contract=contract)
+        payment_services.payment_start(actor=owner_user(contract), contract=contract)
     assert exc.value.code == "payment_unavailable"
     assert not Payment.objects.exists()
 
 
 def test_without_keys_payment_is_offline_and_nothing_breaks(client):
     contract, signed_at = signed_contract(pay_on_acceptance=True)
-    view = payments.payment_start(actor=owner_user(contract), contract=contract)
+    view = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     assert view.offline and view.client_secret is None and view.payment is None
     _deliver_and_accept(contract, signed_at + dt.timedelta(days=1))
     assert contract.status == ContractStatus.ACCEPTED  # nothing to capture
     contract_services.contract_close(actor=owner_user(contract), contract=contract, reason="线下已付款")
     contract.refresh_from_db()
     assert contract.status == ContractStatus.CLOSED
-    assert payments.payment_view(contract).status == "offline"
+    assert payment_selectors.payment_view(contract).status == "offline"

@@ -18,10 +18,12 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from market import payments
-from market.contracts.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
+from market.payments import services as payment_services
+from market.payments import stripe_client, webhooks
+from market.payments.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
 
 from . import stripe_helpers as ls
 from .factories import owner_user, signed_contract
@@ -48,7 +50,7 @@ SEQUENCES = {
 
 def test_the_sequences_cover_every_subscribed_event_type():
     covered = set().union(*SEQUENCES.values())
-    assert covered == payments.WEBHOOK_EVENT_TYPES
+    assert covered == webhooks.WEBHOOK_EVENT_TYPES
 
 
 @dataclass
@@ -60,7 +62,7 @@ class Played:
 
 def _start(stripe_on, *, pay_on_acceptance: bool = False) -> tuple[Payment, int]:
     contract, _t = signed_contract(pay_on_acceptance=pay_on_acceptance)
-    payment = payments.payment_start(actor=owner_user(contract), contract=contract).payment
+    payment = payment_services.payment_start(actor=owner_user(contract), contract=contract).payment
     payment.refresh_from_db()
     return payment, payment.stripe_version
 
@@ -149,7 +151,7 @@ def play_two_refunds_one_fails(stripe_on) -> Played:
     at once, so these refunds are built on its charge and the site's re-reads are answered with them)."""
     payment, _t = _start(stripe_on)
     ls.pay_with_card(stripe_on, payment.intent_id)
-    payments.payment_sync(payment=payment)
+    payment_services.payment_sync(payment=payment)
     payment.refresh_from_db()
     t = payment.stripe_version
     charge = ls.retrieve_charge(stripe_on, payment.intent_id)
@@ -202,7 +204,7 @@ def _held(payment: Payment) -> dict:
 def reads(monkeypatch):
     """Count the site's re-reads of Stripe's objects (and answer refunds localstripe cannot hold)."""
     counted = {"n": 0, "final_refunds": None}
-    real = {name: getattr(payments, name) for name in ("_fetch_intent", "_fetch_refund", "_fetch_refunds")}
+    real = {name: getattr(stripe_client, name) for name in ("_fetch_intent", "_fetch_refund", "_fetch_refunds")}
 
     def counting(name):
         def fetch(object_id):
@@ -216,13 +218,13 @@ def reads(monkeypatch):
         return fetch
 
     for name in real:
-        monkeypatch.setattr(payments, name, counting(name))
+        monkeypatch.setattr(stripe_client, name, counting(name))
     return counted
 
 
-def _deliver(event_id: str, event_type: str, obj: dict, created: int) -> payments.WebhookResult:
+def _deliver(event_id: str, event_type: str, obj: dict, created: int) -> webhooks.WebhookResult:
     payload = ls.event_payload(event_id, event_type, obj, created=created)
-    return payments.webhook_receive(payload=payload, signature=ls.sign(payload))
+    return webhooks.webhook_receive(payload=payload, signature=ls.sign(payload))
 
 
 @pytest.mark.parametrize("name", list(SEQUENCES))
@@ -265,7 +267,7 @@ def test_an_event_that_cannot_be_ordered_while_stripe_is_unreachable_is_refused_
     _deliver("evt_failed", "payment_intent.payment_failed", failed, t1 + 1)
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{ls.free_port()}"
     # requires_action stamped in the same second as the failure it preceded: only Stripe can say which is newer.
-    with pytest.raises(payments.ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused:
         _deliver("evt_action", "payment_intent.requires_action", action, t1 + 1)
     assert refused.value.code == "payment_unavailable"
     assert not StripeEvent.objects.filter(event_id="evt_action").exists()
@@ -282,7 +284,7 @@ def test_event_types_not_subscribed_are_stored_and_ignored(stripe_on, event_type
     before = _held(payment)
     obj = dict(_intent(stripe_on, payment), status="succeeded")
     result = _deliver("evt_other", event_type, obj, int(time.time()))
-    assert result.result == "ignored" and event_type not in payments.WEBHOOK_EVENT_TYPES
+    assert result.result == "ignored" and event_type not in webhooks.WEBHOOK_EVENT_TYPES
     assert StripeEvent.objects.get(event_id="evt_other").result == "ignored"
     assert _held(payment) == before
 

@@ -17,8 +17,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from market import payments
-from market.contracts.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
+from market.payments import selectors as payment_selectors
+from market.payments import services as payment_services
+from market.payments import stripe_client, webhooks
+from market.payments.models import Payment, PaymentRefund, PaymentStatus, StripeEvent
 from market.core.models import AuditEvent
 
 from . import stripe_helpers as ls
@@ -40,7 +42,7 @@ def _post_event(client, event_id: str, event_type: str, obj: dict, created: int)
 
 def _started(stripe_on, *, pay_on_acceptance: bool = False) -> Payment:
     contract, _t = signed_contract(pay_on_acceptance=pay_on_acceptance)
-    return payments.payment_start(actor=owner_user(contract), contract=contract).payment
+    return payment_services.payment_start(actor=owner_user(contract), contract=contract).payment
 
 
 def _state(payment: Payment) -> dict:
@@ -108,7 +110,7 @@ def test_late_requires_action_after_payment_failed_changes_nothing(client, strip
 def _paid(client, stripe_on) -> Payment:
     payment = _started(stripe_on)
     ls.pay_with_card(stripe_on, payment.intent_id)
-    payments.payment_sync(payment=payment)
+    payment_services.payment_sync(payment=payment)
     assert _state(payment)["status"] == PaymentStatus.SUCCEEDED
     return payment
 
@@ -130,7 +132,7 @@ def test_failed_refund_is_not_in_the_refunded_total(client, stripe_on, order):
             assert _state(payment)["refunded"] == 1000  # a pending refund counts
     assert _state(payment)["refunded"] == 0
     assert PaymentRefund.objects.get(refund_id=refund["id"]).status == "failed"
-    assert payments.payment_view(payment.contract).label == PaymentStatus.SUCCEEDED.label  # not "refunded"
+    assert payment_selectors.payment_view(payment.contract).label == PaymentStatus.SUCCEEDED.label  # not "refunded"
 
 
 def test_refunded_total_is_recomputed_from_the_refunds(client, stripe_on):
@@ -181,14 +183,14 @@ def _assert_refused(response) -> None:
 
 def _refused_by_service(payload: bytes, signature: str | None = None) -> ValidationError:
     with pytest.raises(ValidationError) as refused:
-        payments.webhook_receive(payload=payload, signature=signature or ls.sign(payload))
+        webhooks.webhook_receive(payload=payload, signature=signature or ls.sign(payload))
     assert refused.value.code == "bad_payload" and refused.value.messages[0]
     return refused.value
 
 
 def _malformed_message(field: str) -> str:
     with translation.override("zh-hans"):
-        return payments.malformed_message(field)
+        return stripe_client.malformed_message(field)
 
 
 def test_nul_character_in_a_string_is_a_400_not_a_503(client, stripe_on):

@@ -11,8 +11,10 @@ import threading
 
 import pytest
 
-from market import payments
-from market.contracts.models import Contract, ContractStatus, Payment, PaymentStatus, StripeEvent
+from market.contracts.models import Contract, ContractStatus
+from market.payments import services as payment_services
+from market.payments import webhooks
+from market.payments.models import Payment, PaymentStatus, StripeEvent
 from market.core.models import AuditEvent
 
 from . import stripe_helpers as ls
@@ -26,7 +28,7 @@ def count_deliveries(monkeypatch):
     """Count the webhook deliveries that reach the site (the live server runs in this process)."""
     seen = []
     lock = threading.Lock()
-    real = payments.webhook_receive
+    real = webhooks.webhook_receive
 
     def counting(**kwargs):
         try:
@@ -39,7 +41,7 @@ def count_deliveries(monkeypatch):
             seen.append(result)
         return result
 
-    monkeypatch.setattr(payments, "webhook_receive", counting)
+    monkeypatch.setattr(webhooks, "webhook_receive", counting)
     return seen
 
 
@@ -62,7 +64,7 @@ class TestDeliveredByLocalstripe:
     def test_event_is_delivered_verified_and_applied(self, stripe_on, live_server, endpoints, count_deliveries):
         endpoints("marketplace", live_server.url + WEBHOOK_PATH)
         contract, _t = signed_contract(pay_on_acceptance=False)
-        start = payments.payment_start(actor=owner_user(contract), contract=contract)
+        start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
         ls.pay_with_card(stripe_on, start.payment.intent_id)  # localstripe then sends payment_intent.succeeded
 
         # Wait until the delivered event has been processed, not merely stored (the server runs in another thread).
@@ -79,7 +81,7 @@ class TestDeliveredByLocalstripe:
         endpoints("marketplace-a", live_server.url + WEBHOOK_PATH)
         endpoints("marketplace-b", live_server.url + WEBHOOK_PATH)
         contract, _t = signed_contract(pay_on_acceptance=False)
-        start = payments.payment_start(actor=owner_user(contract), contract=contract)
+        start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
         ls.pay_with_card(stripe_on, start.payment.intent_id)
 
         def delivered():
@@ -100,7 +102,7 @@ class TestDeliveredByLocalstripe:
 
         endpoints("impostor", live_server.url + WEBHOOK_PATH, secret="whsec_not_the_sites_secret")
         contract, _t = signed_contract(pay_on_acceptance=False)
-        start = payments.payment_start(actor=owner_user(contract), contract=contract)
+        start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
         ls.pay_with_card(stripe_on, start.payment.intent_id)
         refused = ls.wait_for(lambda: [e for e in count_deliveries if isinstance(e, ValidationError)])
         assert refused and refused[0].code == "bad_signature", "localstripe's delivery did not reach the site"
@@ -139,7 +141,7 @@ def test_without_a_webhook_secret_events_are_refused_not_crashing(client, settin
 
 def _held_payment(stripe_on):
     contract, _t = signed_contract(pay_on_acceptance=True)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)
     return contract, Payment.objects.get(pk=start.payment.pk)
 
@@ -189,9 +191,9 @@ def test_an_older_charge_refunded_event_leaves_the_total_stripe_has(client, stri
     """The refunded total is the refunds' (recomputed, not a maximum): an older charge.refunded that
     lists fewer refunds is re-read from Stripe and changes nothing."""
     contract, _t = signed_contract(pay_on_acceptance=False)
-    start = payments.payment_start(actor=owner_user(contract), contract=contract)
+    start = payment_services.payment_start(actor=owner_user(contract), contract=contract)
     ls.pay_with_card(stripe_on, start.payment.intent_id)
-    payments.payment_sync(payment=start.payment)
+    payment_services.payment_sync(payment=start.payment)
     c = ls.client(stripe_on)
     c.v1.refunds.create({"payment_intent": start.payment.intent_id, "amount": 1000})
     after_one = ls.retrieve_intent(stripe_on, start.payment.intent_id)["latest_charge"]

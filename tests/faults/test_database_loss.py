@@ -16,7 +16,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from bids import services as bid_services
 from bids.models import Bid
-from market.contracts import services as contract_services
+from market.contracts.services import contracts as contract_services  # the module whose audit_record is replaced
 from market.contracts.models import Contract, ContractStatus
 from market.core.models import AuditEvent
 from market.requests.models import ServiceRequest

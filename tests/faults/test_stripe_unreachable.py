@@ -10,8 +10,9 @@ import logging
 
 import pytest
 
-from market import payments
-from market.contracts.models import ContractStatus, Payment, PaymentStatus
+from market.contracts.models import ContractStatus
+from market.payments import services as payment_services
+from market.payments.models import Payment, PaymentStatus
 from market.core.models import AuditEvent
 from tests.contracts.factories import delivered_contract, freeze, owner_user, signed_contract
 
@@ -89,5 +90,5 @@ def test_acceptance_stands_when_the_held_payment_cannot_be_captured(browser, str
     assert any("capture of payment" in r.getMessage() for r in caplog.records)
     # The capture job retries it; while Stripe is away it changes nothing and fails nothing.
     with freeze(now + dt.timedelta(minutes=5)):
-        assert payments.payments_capture_accepted(now=now + dt.timedelta(minutes=5)) == 0
+        assert payment_services.payments_capture_accepted(now=now + dt.timedelta(minutes=5)) == 0
     assert Payment.objects.get().status == PaymentStatus.REQUIRES_CAPTURE

@@ -1,7 +1,7 @@
 import pytest
 
 from market.catalogue.models import PricingMode, ServiceItem
-from market.accounts.selectors import ServiceItemFilters, service_item_list
+from market.catalogue.selectors import ServiceItemFilters, service_item_list
 
 pytestmark = pytest.mark.django_db
 

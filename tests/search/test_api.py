@@ -6,7 +6,8 @@ import pytest
 
 from agencies.selectors import AgencyFilters
 from market.requests.selectors import RESULT_STATUSES, RequestFilters
-from market.search.api import agency_directory_search, request_list_search
+from agencies.search import agency_directory_search
+from market.requests.search import request_list_search
 from tests.request_factories import published_request
 from tests.search.conftest import indexed_agency
 

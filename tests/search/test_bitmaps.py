@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from agencies.models import Agency
-from market.search import indexing, search
+from market.search import indexing
+from market.search.api import search
 from market.search.backends import bitmaps, database
 from market.search.backends.base import build_query
 from market.search.models import SearchBitmap, SearchEntry, SearchState

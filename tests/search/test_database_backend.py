@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from market.search import search
+from market.search.api import search
 from market.search.models import SearchEntry
 from tests.request_factories import published_request
 from tests.search.conftest import indexed_agency

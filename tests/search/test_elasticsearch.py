@@ -7,8 +7,8 @@ import pytest
 
 from market.search import analysis
 from market.search.backends.base import build_query
-from market.search.backends.elastic import AgencyDocument, ElasticsearchBackend, ItemDocument, RequestDocument, es_document
-from market.search.documents import build_documents
+from market.search.backends.elastic import ElasticsearchBackend, document_class, es_document
+from market.search.registry import build_documents
 from market.catalogue.models import ServiceItem
 from tests.request_factories import published_request
 from tests.search.conftest import indexed_agency
@@ -87,7 +87,7 @@ def test_the_index_template_covers_the_versioned_indices(es):
 def test_aliases_and_document_classes(es):
     assert [es.alias(k) for k in ("agency", "request", "item")] == ["market-agency", "market-request", "market-item"]
     assert es.index("agency", "market-agency-20260501").to_dict() == es.index_body("agency")
-    assert (AgencyDocument._index._name, RequestDocument._index._name, ItemDocument._index._name) == (
+    assert tuple(document_class(k)._index._name for k in ("agency", "request", "item")) == (
         "market-agency", "market-request", "market-item")
 
 

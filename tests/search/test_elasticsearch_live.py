@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from market.search import analysis, backends, indexing, search
+from market.search import analysis, backends, indexing
+from market.search.api import search
 from market.search.backends import database
 from market.search.backends.base import build_query
 from tests.search.conftest import indexed_agency

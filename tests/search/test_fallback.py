@@ -6,7 +6,8 @@ import socket
 
 import pytest
 
-from market.search import backends, indexing, search
+from market.search import backends, indexing
+from market.search.api import search
 from market.search.backends.elastic import ElasticsearchBackend
 from market.search.models import SearchOutbox
 from tests.search.conftest import indexed_agency

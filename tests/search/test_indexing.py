@@ -9,9 +9,10 @@ from agencies.models import Agency, AgencyStatus
 from bids import services as bid_services
 from market.requests import services as request_services
 from market.catalogue.models import ServiceItem
-from market.search import indexing, search
+from market.search import indexing
+from market.search.api import search
 from market.search.backends.elastic import es_document
-from market.search.documents import build_documents
+from market.search.registry import build_documents
 from market.search.models import SearchEntry, SearchFacetValue
 from tests.factories import make_agency, make_regulator, org_admin
 from tests.request_factories import active_agency, agency_admin, published_request, request_fields

@@ -456,11 +456,11 @@ def test_a_lost_connection_in_the_api_is_still_503(api, monkeypatch):
 
 
 def test_a_data_error_on_a_page_is_400_not_500(browser, monkeypatch):
-    from bids import views as bid_views
+    from market.requests import views as request_views
 
     owner = make_owner(verified=True)
     browser.force_login(org_admin(owner))
-    monkeypatch.setattr(bid_views, "RequestForm", lambda *a, **kw: (_ for _ in ()).throw(_data_error()))
+    monkeypatch.setattr(request_views, "RequestForm", lambda *a, **kw: (_ for _ in ()).throw(_data_error()))
     response = browser.get("/requests/new/", **EN)
     assert response.status_code == 400 and "nothing was saved" in response.content.decode()
 

@@ -12,7 +12,7 @@ from agencies.models import AgencyServiceItem
 from bids import services as bid_services
 from market.accounts.models import Membership, Organization, User
 from market.requests.models import ServiceRequest
-from supervision.notifications import HEADER
+from market.notifications.services import HEADER
 from tests.factories import make_owner
 from tests.request_factories import active_agency, agency_admin, freeze, item_with_qualification, published_request
 

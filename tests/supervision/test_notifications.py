@@ -23,7 +23,8 @@ from market.contracts import services as contract_services
 from market.core.deadlines import run_due
 from market.core.events import domain_event, emit
 from market.requests.models import ServiceRequest
-from supervision import notifications, services
+from market.notifications import services as notifications
+from supervision import services
 from supervision.models import Notification, NotificationKind, NotificationPreference, SubjectType
 from tests.factories import PDF_BYTES, make_regulator, make_user, org_admin
 from tests.request_factories import request_fields
@@ -74,7 +75,7 @@ def test_new_request_reaches_the_agencies_offering_its_item(django_capture_on_co
         request_services.request_publish(actor=org_admin(owner), request=request)
     assert_exactly(K.REQUEST_PUBLISHED, members(offers.organization) | members(also_offers.organization))
     note = Notification.objects.filter(kind=K.REQUEST_PUBLISHED).first()
-    assert note.url == reverse("bids:request-detail", args=[request.pk])
+    assert note.url == reverse("requests:request-detail", args=[request.pk])
     assert request.project_name in note.subject
 
 
@@ -231,7 +232,7 @@ def test_each_recipient_reads_it_in_their_language(django_capture_on_commit_call
     assert request.project_name in zh.subject and request.project_name in en.subject
     [en_mail] = [m for m in mails(K.REQUEST_PUBLISHED) if m.to == [agency_admin(english).email]]
     assert en_mail.subject == en.subject and "Bid deadline" in en_mail.body
-    assert en_mail.body.rstrip().endswith(reverse("bids:request-detail", args=[request.pk]))
+    assert en_mail.body.rstrip().endswith(reverse("requests:request-detail", args=[request.pk]))
 
 
 def test_kinds_not_chosen_for_email_reach_the_inbox_only(django_capture_on_commit_callbacks):
@@ -273,10 +274,10 @@ def test_the_same_event_delivered_twice_reaches_each_person_once(django_capture_
 
 
 def test_events_go_through_the_task_framework(django_capture_on_commit_callbacks, monkeypatch):
-    from supervision import tasks
+    from market.notifications import receivers
 
     calls = []
-    monkeypatch.setattr(tasks, "deliver_event", SimpleNamespace(enqueue=lambda *a, **kw: calls.append(a)))
+    monkeypatch.setattr(receivers, "deliver_event", SimpleNamespace(enqueue=lambda *a, **kw: calls.append(a)))
     item = item_with_qualification()
     offering(item)
     with django_capture_on_commit_callbacks(execute=True):
@@ -310,23 +311,23 @@ def test_inbox_shows_the_unread_count_and_marks_messages_read(client, django_cap
         request = published_request(item=item)
     user = agency_admin(agency)
     client.force_login(user)
-    html = client.get(reverse("supervision:inbox")).content.decode()
+    html = client.get(reverse("notifications:inbox")).content.decode()
     assert request.project_name in html and 'class="unread-count"' in html
     assert notifications.unread_count(user) == 1
     note = Notification.objects.get(recipient=user)
-    response = client.get(reverse("supervision:inbox-open", args=[note.pk]))
+    response = client.get(reverse("notifications:inbox-open", args=[note.pk]))
     assert response.status_code == 302 and response["Location"] == note.url
     assert notifications.unread_count(user) == 0
     other = make_user()
     client.force_login(other)
-    assert client.get(reverse("supervision:inbox-open", args=[note.pk])).status_code == 404
+    assert client.get(reverse("notifications:inbox-open", args=[note.pk])).status_code == 404
 
 
 def test_preferences_page_saves_language_and_email_kinds(client):
     user = make_user()
     client.force_login(user)
-    assert client.get(reverse("supervision:preferences")).status_code == 200
-    response = client.post(reverse("supervision:preferences"),
+    assert client.get(reverse("notifications:preferences")).status_code == 200
+    response = client.post(reverse("notifications:preferences"),
                            {"language": "en", "email_kinds": [K.SELECTION_RESULT, K.CONTRACT_TO_CONFIRM]})
     assert response.status_code == 302
     pref = NotificationPreference.objects.get(user=user)

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from market.search import indexing
 from market.search.backends import database
 from market.search.backends.base import build_query
-from market.search.documents import AGENCY
+from agencies.search import AGENCY
 
 BENCH_EMAIL = "bench@example.invalid"
 

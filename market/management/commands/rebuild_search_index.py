@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from market.search import backends, indexing
-from market.search.documents import KINDS
+from market.search.registry import KINDS
 
 
 class Command(BaseCommand):

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from ..analysis import ParsedQuery, parse_query
-from ..documents import DERIVED_STATUS, DOCUMENT_TYPES, FACETS, KIND_LABELS, KINDS, REQUEST, SORTS, facet_labels
+from .. import registry
+from ..documents import DERIVED_STATUS, OPEN_STATUS, SORTS
 
 MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000  # as Elasticsearch's index.max_result_window
@@ -57,13 +58,15 @@ def build_query(*, q: str = "", kinds: Iterable[str] | None = None, filters: Map
                 now: dt.datetime | None = None) -> SearchQuery:
     """Check and normalise the arguments of search(). Unknown kinds, filters, facets or sorts are
     programming errors (ValueError); filter values may be a string or a list (any of them)."""
-    kinds = tuple(dict.fromkeys(kinds or KINDS))
-    unknown = [k for k in kinds if k not in DOCUMENT_TYPES]
+    registered = registry.kinds()
+    known_facets = registry.facets()
+    kinds = tuple(dict.fromkeys(kinds or registered))
+    unknown = [k for k in kinds if k not in registered]
     if unknown:
         raise ValueError(f"unknown kinds {unknown}")
     clean: dict[str, tuple[str, ...]] = {}
     for name, value in (filters or {}).items():
-        if name not in FACETS:
+        if name not in known_facets:
             raise ValueError(f"unknown filter {name!r}")
         values = _values(value)
         if name == "region":
@@ -74,7 +77,7 @@ def build_query(*, q: str = "", kinds: Iterable[str] | None = None, filters: Map
         wanted = clean.pop("kind")
         kinds = tuple(k for k in kinds if k in wanted)
     facets = tuple(dict.fromkeys(facets or ()))
-    bad = [f for f in facets if f not in FACETS]
+    bad = [f for f in facets if f not in known_facets]
     if bad:
         raise ValueError(f"unknown facets {bad}")
     if sort not in SORTS:
@@ -113,11 +116,13 @@ class Hit:
 
     @property
     def kind_label(self) -> str:
-        return str(KIND_LABELS.get(self.kind, self.kind))
+        return str(registry.kind_labels().get(self.kind, self.kind))
 
     def status_at(self, now: dt.datetime) -> str:
-        """A request's status by server time: published becomes bidding_closed at the deadline."""
-        if self.kind == REQUEST and self.status == "published" and self.deadline and now >= self.deadline:
+        """The status by server time: for the kinds whose status follows a deadline (requests),
+        published becomes bidding_closed at the deadline."""
+        if (self.status == OPEN_STATUS and self.deadline and now >= self.deadline
+                and self.kind in registry.deadline_kinds()):
             return DERIVED_STATUS
         return self.status
 
@@ -151,9 +156,9 @@ def finish_facets(query: SearchQuery, counts: Mapping[str, Mapping[str, int]]) -
     out: dict[str, list[FacetValue]] = {}
     for name in query.facets:
         values = {v: c for v, c in (counts.get(name) or {}).items() if c > 0}
-        labels = facet_labels(name, values)
+        labels = registry.facet_labels(name, values)
         selected = set(query.filters.get(name, ()))
-        if name == "kind" and len(query.kinds) < len(DOCUMENT_TYPES):
+        if name == "kind" and len(query.kinds) < len(registry.kinds()):
             selected = set(query.kinds)
         items = sorted(values.items(), key=lambda vc: (-vc[1], vc[0]))[:FACET_SIZE]
         out[name] = [FacetValue(value=v, count=c, label=labels.get(v, v), selected=v in selected) for v, c in items]

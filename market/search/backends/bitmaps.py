@@ -46,7 +46,8 @@ from collections import defaultdict
 from fractions import Fraction
 from typing import Callable, Iterable, Iterator
 
-from ..documents import DERIVED_STATUS, REQUEST
+from .. import registry
+from ..documents import DERIVED_STATUS, OPEN_STATUS
 from ..models import SearchBitmap, SearchEntry, SearchState
 
 logger = logging.getLogger("market.search")
@@ -98,12 +99,13 @@ def facet_value(name: str, value: str) -> str:
 
 def keys_of(kind: str, facet_keys: Iterable[str] | None, status: str, terms: Iterable[str],
             name_terms: Iterable[str]) -> set[Key]:
-    """Every bitmap key of a document: its facet keys, its status (requests), its terms."""
+    """Every bitmap key of a document: its facet keys, its status (kinds whose status follows a
+    deadline: requests), its terms."""
     keys: set[Key] = set()
     for key in facet_keys or ():
         name, _, value = key.partition("=")
         keys.add((name, value))
-    if kind == REQUEST and status:
+    if status and kind in registry.deadline_kinds():
         keys.add((STATUS, status))
     keys.update((TERM, t) for t in terms)
     keys.update((NAME, t) for t in name_terms)
@@ -431,7 +433,7 @@ class Search:
         self.terms = list(dict.fromkeys(t for ts in self.variants for t in ts))
         self.lengths: dict[str, int] = {}
         self.bitmaps: dict[str, dict[Key, int]] = defaultdict(dict)
-        self._closed: tuple[int, int] | None = None
+        self._closed: dict[str, tuple[int, int]] = {}
         self.matches: dict[str, int] = {}
         self.universe: dict[str, int] = {}
 
@@ -441,7 +443,7 @@ class Search:
         keys: list[Key] = []
         for name, values in self.query.filters.items():
             if name == STATUS:
-                keys += [(STATUS, "published" if v == DERIVED_STATUS else v) for v in values]
+                keys += [(STATUS, OPEN_STATUS if v == DERIVED_STATUS else v) for v in values]
             else:
                 keys += [(name, facet_value(name, v)) for v in values]
         keys += [(TERM, t) for t in self.terms]
@@ -461,18 +463,19 @@ class Search:
             self.lengths[kind] = size
             self.bitmaps[kind][(field, value)] = bits
 
-    def _closed_sets(self) -> tuple[int, int]:
-        """The published requests whose deadline passed (bidding_closed), and those without one."""
-        if self._closed is None:
+    def _closed_sets(self, kind: str) -> tuple[int, int]:
+        """The published documents of a kind (requests) whose deadline passed (bidding_closed), and
+        those without one."""
+        if kind not in self._closed:
             closed, undated = [], []
             self.cur.execute(f"SELECT object_id, deadline IS NULL FROM {ENTRY} WHERE kind = %s "  # nosec B608
-                             f"AND status = 'published' AND (deadline <= %s OR deadline IS NULL)",
-                             [REQUEST, self.query.now])
+                             f"AND status = '{OPEN_STATUS}' AND (deadline <= %s OR deadline IS NULL)",
+                             [kind, self.query.now])
             for object_id, no_deadline in self.cur.fetchall():
                 (undated if no_deadline else closed).append(int(object_id))
-            size = self.lengths.get(REQUEST, 0)
-            self._closed = (from_ids(closed, size), from_ids(undated, size))
-        return self._closed
+            size = self.lengths.get(kind, 0)
+            self._closed[kind] = (from_ids(closed, size), from_ids(undated, size))
+        return self._closed[kind]
 
     def _ids_matching(self, kind: str, variants: list[tuple[str, ...]]) -> list[int]:
         self.cur.execute(f"SELECT object_id FROM {ENTRY} WHERE kind = %s AND vector @@ %s::tsquery",  # nosec B608
@@ -482,6 +485,7 @@ class Search:
     # matching
 
     def match(self) -> None:
+        deadline_kinds = registry.deadline_kinds()
         for kind in self.query.kinds:
             size = self.lengths.get(kind, 0)
             bitmaps = self.bitmaps[kind]
@@ -494,13 +498,13 @@ class Search:
                 allowed = 0
                 for v in values:
                     if name == STATUS:
-                        if kind != REQUEST:
+                        if kind not in deadline_kinds:
                             continue
-                        closed, undated = self._closed_sets()
-                        published = bitmaps.get((STATUS, "published"), 0)
+                        closed, undated = self._closed_sets(kind)
+                        published = bitmaps.get((STATUS, OPEN_STATUS), 0)
                         if v == DERIVED_STATUS:
                             allowed |= closed
-                        elif v == "published":
+                        elif v == OPEN_STATUS:
                             allowed |= published & ~closed & ~undated
                         else:
                             allowed |= bitmaps.get((STATUS, v), 0)
@@ -547,9 +551,10 @@ class Search:
                 parts.append(f"SELECT b.field, b.value, bit_count(b.bits & m.bits) FROM {BITMAP} b "  # nosec B608
                              f"JOIN (VALUES {values}) AS m(kind, bits) ON m.kind = b.kind WHERE b.field = ANY(%s)")
                 params.append(fields)
+            deadline_kinds = registry.deadline_kinds()
             for kind, m in few.items():
                 status = (f"|| CASE WHEN e.status <> '' THEN ARRAY['{STATUS}=' || e.status] ELSE '{{}}'::text[] END"
-                          if kind == REQUEST else "")
+                          if kind in deadline_kinds else "")
                 parts.append(f"SELECT split_part(k, '=', 1), substr(k, strpos(k, '=') + 1), count(*) "  # nosec B608
                              f"FROM {ENTRY} e CROSS JOIN LATERAL unnest(COALESCE(e.facet_keys, '{{}}'::text[]) {status}) k "
                              f"WHERE e.kind = %s AND e.object_id = ANY(%s) AND split_part(k, '=', 1) = ANY(%s) "
@@ -559,16 +564,15 @@ class Search:
             for field, value, n in self.cur.fetchall():
                 if n:
                     counts[field][value] = counts[field].get(value, 0) + int(n)
-            if STATUS in fields and REQUEST in live:
-                closed, _ = self._closed_sets()
-                n_closed = (live[REQUEST] & closed).bit_count()
-                if n_closed:
-                    counts[STATUS][DERIVED_STATUS] = n_closed
-                    left = counts[STATUS].get("published", 0) - n_closed
-                    if left > 0:
-                        counts[STATUS]["published"] = left
-                    else:
-                        counts[STATUS].pop("published", None)
+            closing = [k for k in deadline_kinds if k in live] if STATUS in fields else []
+            n_closed = sum((live[k] & self._closed_sets(k)[0]).bit_count() for k in closing)
+            if n_closed:
+                counts[STATUS][DERIVED_STATUS] = n_closed
+                left = counts[STATUS].get(OPEN_STATUS, 0) - n_closed
+                if left > 0:
+                    counts[STATUS][OPEN_STATUS] = left
+                else:
+                    counts[STATUS].pop(OPEN_STATUS, None)
         return total, counts
 
     # scoring and the page

@@ -32,7 +32,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from ..analysis import analyze, highlight, highlight_fragments
-from ..documents import DERIVED_STATUS, REQUEST, SearchDocument
+from .. import registry
+from ..documents import DERIVED_STATUS, OPEN_STATUS, SearchDocument
 from ..models import SearchEntry, SearchFacetValue
 from . import bitmaps
 from .base import Hit, SearchQuery, SearchResult, empty_result, finish_facets
@@ -47,13 +48,18 @@ PG_MAX_POSITION = 16383
 # reading every row's vector.
 PG_LOCAL_SETTINGS = {"work_mem": "64MB", "random_page_cost": "1.1"}
 FTS_NAME_WEIGHT, FTS_BODY_WEIGHT = 2.5, 1.0
-COLUMN_FACETS = {"status"}  # computed from entry columns (the derived bidding_closed)
+COLUMN_FACETS = {"status"}  # computed from entry columns (the derived bidding_closed), for registry.deadline_kinds()
 
 FTS_CREATE = f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5(name, body, tokenize = 'ascii')"
 
 
 def vendor() -> str:
     return connection.vendor
+
+
+def _placeholders(values) -> str:
+    """Placeholders of an IN (…) list; NULL (which nothing equals) for none."""
+    return ", ".join(["%s"] * len(values)) or "NULL"
 
 
 # --- the count cache ------------------------------------------------------------------------------
@@ -297,9 +303,7 @@ def build_bitmaps(kinds: Iterable[str] | None = None) -> dict[str, int]:
     written before the bitmaps existed); returns the entries read per kind built."""
     if not _bitmapped():
         return {}
-    from ..documents import KINDS
-
-    kinds = list(kinds or KINDS)
+    kinds = list(kinds or registry.kinds())
     done = {}
     with transaction.atomic():
         with connection.cursor() as cur:
@@ -373,18 +377,20 @@ class _Sql:
 
     def _filter(self, name: str, values: tuple[str, ...]) -> None:
         if name == "status":
-            ors = []
+            kinds = registry.deadline_kinds()
+            ors, params = [], []
             for v in values:
                 if v == DERIVED_STATUS:
-                    ors.append("(e.status = 'published' AND e.deadline <= %s)")
-                    self.params.append(self.query.now)
-                elif v == "published":
-                    ors.append("(e.status = 'published' AND e.deadline > %s)")
-                    self.params.append(self.query.now)
+                    ors.append(f"(e.status = '{OPEN_STATUS}' AND e.deadline <= %s)")
+                    params.append(self.query.now)
+                elif v == OPEN_STATUS:
+                    ors.append(f"(e.status = '{OPEN_STATUS}' AND e.deadline > %s)")
+                    params.append(self.query.now)
                 else:
                     ors.append("e.status = %s")
-                    self.params.append(v)
-            self.where.append(f"e.kind = '{REQUEST}' AND (" + " OR ".join(ors) + ")")
+                    params.append(v)
+            self.where.append(f"e.kind IN ({_placeholders(kinds)}) AND (" + " OR ".join(ors) + ")")
+            self.params.extend([*kinds, *params])
         elif self.pg:
             self.where.append("e.facet_keys && %s::text[]")
             self.params.append([f"{name}={v}"[:bitmaps.FACET_KEY_LENGTH] for v in values])
@@ -496,9 +502,9 @@ def _search_pg(cur, sql: _Sql, *, with_counts: bool):
         return 0, {}, _page(cur, sql)
     extra, params = [f"'{TOTAL_KEY}'"], []
     if "status" in query.facets:
-        extra.append(f"CASE WHEN m.kind <> '{REQUEST}' THEN NULL WHEN m.status = 'published' AND m.deadline <= %s "
+        extra.append(f"CASE WHEN NOT (m.kind = ANY(%s)) THEN NULL WHEN m.status = '{OPEN_STATUS}' AND m.deadline <= %s "
                      f"THEN 'status={DERIVED_STATUS}' ELSE 'status=' || m.status END")
-        params.append(query.now)
+        params += [list(registry.deadline_kinds()), query.now]
     keys = "ARRAY[" + ", ".join(extra) + "]::text[]"
     if [f for f in query.facets if f not in COLUMN_FACETS]:
         keys = f"COALESCE(m.facet_keys, '{{}}'::text[]) || {keys}"
@@ -538,10 +544,11 @@ def _count_and_facets_sqlite(cur, sql: _Sql) -> tuple[int, dict[str, dict[str, i
                      f"WHERE f.field IN ({', '.join(['%s'] * len(table_facets))}) GROUP BY f.field, f.value")
         params.extend(table_facets)
     if "status" in query.facets:
-        parts.append(f"SELECT 'status', CASE WHEN e.status = 'published' AND e.deadline <= %s THEN '{DERIVED_STATUS}' "  # nosec B608
+        kinds = registry.deadline_kinds()
+        parts.append(f"SELECT 'status', CASE WHEN e.status = '{OPEN_STATUS}' AND e.deadline <= %s THEN '{DERIVED_STATUS}' "  # nosec B608
                      f"ELSE e.status END AS s, COUNT(*) FROM {ENTRY} e JOIN m ON e.id = m.id "
-                     f"WHERE e.kind = '{REQUEST}' GROUP BY s")
-        params.append(query.now)
+                     f"WHERE e.kind IN ({_placeholders(kinds)}) GROUP BY s")
+        params += [query.now, *kinds]
     materialized = "MATERIALIZED " if connection.Database.sqlite_version_info >= (3, 35) else ""
     cur.execute(f"WITH m AS {materialized}(SELECT e.id FROM {sql.from_sql} WHERE {sql.where_sql}) "  # nosec B608
                 + " UNION ALL ".join(parts), [*sql.all_params, *params])

@@ -29,8 +29,8 @@ from elasticsearch import Elasticsearch, helpers
 from elasticsearch.dsl import (A, Boolean, Date, Document, Integer, Keyword, Long, Object, Q, Search, Text, analyzer,
                                char_filter, token_filter)
 
-from .. import analysis
-from ..documents import AGENCY, DERIVED_STATUS, ITEM, REQUEST, SearchDocument
+from .. import analysis, registry
+from ..documents import DERIVED_STATUS, OPEN_STATUS, SearchDocument
 from .base import FACET_SIZE, Hit, SearchQuery, SearchResult, empty_result, finish_facets
 
 logger = logging.getLogger(__name__)
@@ -73,41 +73,26 @@ class SearchDocumentBase(Document):
     sort_date = Date()
 
 
-class AgencyDocument(SearchDocumentBase):
-    qualification = Keyword()
-    agency_type = Keyword()
-
-    class Index:
-        name = "market-agency"
-        settings = INDEX_SETTINGS
-
-
-class RequestDocument(SearchDocumentBase):
-    method = Keyword()
-
-    class Index:
-        name = "market-request"
-        settings = INDEX_SETTINGS
-
-
-class ItemDocument(SearchDocumentBase):
-    category = Keyword()
-    pricing_mode = Keyword()
-    level = Keyword()
-
-    class Index:
-        name = "market-item"
-        settings = INDEX_SETTINGS
-
-
-DOCUMENT_CLASSES: dict[str, type[SearchDocumentBase]] = {AGENCY: AgencyDocument, REQUEST: RequestDocument,
-                                                         ITEM: ItemDocument}
 COMMON_FIELDS = ("service_item", "region", "status", "grade")
+
+
+@functools.lru_cache(maxsize=64)
+def _document_class(kind: str, fields: tuple[str, ...]) -> type[SearchDocumentBase]:
+    index = type("Index", (), {"name": f"market-{kind}", "settings": INDEX_SETTINGS})
+    attrs = {name: Keyword() for name in fields}
+    return type(f"{kind.title().replace('_', '')}Document", (SearchDocumentBase,), {**attrs, "Index": index})
+
+
+def document_class(kind: str) -> type[SearchDocumentBase]:
+    """The dsl Document of a registered kind: the common fields, and a keyword field for each
+    other facet its type declares (agency: qualification, agency_type; request: method …)."""
+    fields = tuple(f for f in registry.document_type(kind).facet_names if f not in COMMON_FIELDS)
+    return _document_class(kind, fields)
 
 
 def es_document(doc: SearchDocument) -> SearchDocumentBase:
     """The Elasticsearch document of a SearchDocument (id: the object's primary key)."""
-    cls = DOCUMENT_CLASSES[doc.kind]
+    cls = document_class(doc.kind)
     values = {
         "kind": doc.kind, "object_id": doc.object_id, "name": doc.name, "body": doc.body, "url": doc.url,
         "data": doc.data, "status": doc.status or None, "deadline": doc.deadline, "grade": doc.grade or None,
@@ -144,7 +129,7 @@ class ElasticsearchBackend:
 
     def index(self, kind: str, name: str | None = None):
         """The dsl Index of a kind, named `name` (default: the alias)."""
-        idx = DOCUMENT_CLASSES[kind]._index.clone(name=name or self.alias(kind))
+        idx = document_class(kind)._index.clone(name=name or self.alias(kind))
         if self.replicas is not None:
             idx.settings(number_of_replicas=self.replicas)
         return idx
@@ -241,7 +226,7 @@ class ElasticsearchBackend:
             if facet == "status":
                 s.aggs.bucket("status", A("terms", field="status", size=FACET_SIZE))
                 s.aggs.bucket(DERIVED_STATUS, A("filter", Q("bool", filter=[
-                    Q("term", status="published"), Q("range", deadline={"lte": _iso(query.now)})])))
+                    Q("term", status=OPEN_STATUS), Q("range", deadline={"lte": _iso(query.now)})])))
             else:
                 s.aggs.bucket(facet, A("terms", field=facet, size=FACET_SIZE))
         s = s.sort(*self._sort(query.sort))
@@ -255,12 +240,14 @@ class ElasticsearchBackend:
             ors = []
             for v in values:
                 if v == DERIVED_STATUS:
-                    ors.append(Q("bool", filter=[Q("term", status="published"), Q("range", deadline={"lte": _iso(now)})]))
-                elif v == "published":
-                    ors.append(Q("bool", filter=[Q("term", status="published"), Q("range", deadline={"gt": _iso(now)})]))
+                    ors.append(Q("bool", filter=[Q("term", status=OPEN_STATUS), Q("range", deadline={"lte": _iso(now)})]))
+                elif v == OPEN_STATUS:
+                    ors.append(Q("bool", filter=[Q("term", status=OPEN_STATUS), Q("range", deadline={"gt": _iso(now)})]))
                 else:
                     ors.append(Q("term", status=v))
-            return Q("bool", filter=[Q("term", kind=REQUEST)], should=ors, minimum_should_match=1)
+            kinds = registry.deadline_kinds()
+            kind_filter = Q("term", kind=kinds[0]) if len(kinds) == 1 else Q("terms", kind=list(kinds))
+            return Q("bool", filter=[kind_filter], should=ors, minimum_should_match=1)
         return Q("terms", **{name: list(values)})
 
     @staticmethod
@@ -309,7 +296,7 @@ class ElasticsearchBackend:
             if facet == "status" and aggs is not None:
                 closed = int(getattr(aggs, DERIVED_STATUS).doc_count)
                 if closed:
-                    buckets["published"] = buckets.get("published", 0) - closed
+                    buckets[OPEN_STATUS] = buckets.get(OPEN_STATUS, 0) - closed
                     buckets[DERIVED_STATUS] = closed
             counts[facet] = buckets
         return SearchResult(hits=hits, total=total, facets=finish_facets(query, counts), page=query.page,
