@@ -1,5 +1,5 @@
 """The agencies in the search (market.search): the document of an active agency, registered with
-the engine, the region facet the kinds with a region share, and the public directory's search.
+the engine, and the public directory's search.
 
 Filters and facets of agencies: service_item (codes of the items offered), region (GB/T 2260 codes
 of the region and its ancestors below the province, so a prefecture code matches everything in
@@ -17,14 +17,14 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from market.accounts.models import Organization, Region
+from market.accounts.models import Organization
+from market.accounts.search import REGION_FACET, region_codes, region_name
 from market.catalogue.models import QualificationType, ServiceCategory, ServiceItem
 from market.catalogue.search import QUALIFICATION_FACET, SERVICE_ITEM_FACET
 from market.search import indexing
 from market.search.api import hydrate, page_number, page_of, search
-from market.search.backends.base import SearchResult, is_province
-from market.search.documents import (DocumentType, Facet, IndexContext, SearchDocument, Watch, choice_labels,
-                                     code_labels, text_lines, url_for)
+from market.search.backends.base import SearchResult
+from market.search.documents import DocumentType, Facet, SearchDocument, Watch, choice_labels, text_lines, url_for
 from market.search.registry import register
 
 from .models import Agency, AgencyServiceItem, AgencyStatus, AgencyType, Qualification
@@ -34,33 +34,8 @@ AGENCY = "agency"
 DIRECTORY_FACETS = ("service_item", "region", "grade", "qualification")
 QUALIFICATION_DAY_KEY = "qualification_day"  # the day qualifications were last re-checked (sync)
 
-REGION_FACET = Facet("region", _("Region"), values=code_labels(Region.objects))
 GRADE_FACET = Facet("grade", _("Credit grade"))
 AGENCY_TYPE_FACET = Facet("agency_type", _("Agency type"), values=choice_labels(AgencyType.choices))
-
-
-# --- regions: shared with the other kinds that have one ---------------------------------------------
-
-
-def _regions(ctx: IndexContext) -> dict[str, tuple[str, str, str | None]]:
-    return ctx.memo("regions", lambda: {code: (name, full, parent) for code, name, full, parent
-                                        in Region.objects.values_list("code", "name", "full_name", "parent_id")})
-
-
-def region_codes(*, ctx: IndexContext, code: str | None) -> list[str]:
-    """The region and its ancestors below the province, prefecture first (the province is the
-    whole platform: filtering by it filters nothing) — a document's region facet values."""
-    regions = _regions(ctx)
-    chain: list[str] = []
-    while code and code not in chain:
-        chain.append(code)
-        code = regions.get(code, (None, None, None))[2]
-    return [c for c in reversed(chain) if not is_province(c)]
-
-
-def region_name(*, ctx: IndexContext, code: str | None) -> str:
-    entry = _regions(ctx).get(code or "")
-    return (entry[1] or entry[0]) if entry else ""
 
 
 # --- the document -------------------------------------------------------------------------------------

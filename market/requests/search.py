@@ -17,7 +17,7 @@ from django.core.paginator import Page
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agencies.search import REGION_FACET, region_codes, region_name
+from market.accounts.search import REGION_FACET, region_codes, region_name
 from market.accounts.models import Organization
 from market.catalogue.models import ServiceCategory, ServiceItem
 from market.catalogue.search import SERVICE_ITEM_FACET
