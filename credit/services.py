@@ -17,12 +17,18 @@ from agencies.models import Agency
 from market.accounts import permissions
 from market.accounts.models import Membership, User
 from market.core.audit import audit_record, snapshot
+from market.core.statemachine import transition
 from market.search import indexing
 
 from .models import Appeal, Breach, BreachRule, BreachStatus, RepairRequest
 from .rules import GRADE_THRESHOLDS, SEED_RULES
 
 BREACH_FIELDS = ("agency_id", "rule_id", "status", "points", "ban_until", "closing_note")
+
+
+def _NOTHING(obj) -> None:
+    """A decision's audit event records no `before` (only its ruling, in `after`)."""
+    return None
 
 
 def credit_settings() -> dict:
@@ -153,11 +159,11 @@ def breach_record(*, actor: User, agency: Agency, rule: BreachRule, evidence: st
     return _record(agency=agency, rule=rule, source=Breach.Source.REGULATOR, evidence=evidence, actor=actor)
 
 
-def _close(breach: Breach, *, status: str, actor: User, note: str, action: str) -> None:
-    before = snapshot(breach, BREACH_FIELDS)
-    breach.status, breach.closed_at, breach.closing_note = status, timezone.now(), note
-    breach.save(update_fields=["status", "closed_at", "closing_note"])
-    audit_record(actor=actor, action=action, obj=breach, before=before, after=snapshot(breach, BREACH_FIELDS))
+def _close(breach: Breach, *, to: str, actor: User, note: str, now: dt.datetime) -> None:
+    """End a breach in force (revoked by a granted appeal, repaired by an approved repair request): the
+    ruling is its closing note (credit.states.BREACH)."""
+    transition(breach, to=to, actor=actor, reason=note, now=now, changes={"closed_at": now},
+               before=lambda b: snapshot(b, BREACH_FIELDS), after=lambda b: snapshot(b, BREACH_FIELDS))
     credit_recompute(agency=breach.agency)
 
 
@@ -189,15 +195,15 @@ def appeal_decide(*, actor: User, appeal: Appeal, grant: bool, ruling: str) -> A
         raise ValidationError({"ruling": [_("Write the ruling.")]})
     with transaction.atomic():
         appeal = Appeal.objects.select_for_update().select_related("breach__agency").get(pk=appeal.pk)
-        if appeal.status != Appeal.Status.OPEN:
-            raise ValidationError(_("This appeal has already been decided."), code="already_decided")
-        appeal.status = Appeal.Status.GRANTED if grant else Appeal.Status.REFUSED
-        appeal.ruling, appeal.decided_by, appeal.decided_at = ruling, actor, timezone.now()
-        appeal.save(update_fields=["status", "ruling", "decided_by", "decided_at"])
-        audit_record(actor=actor, action=f"appeal.{appeal.status}", obj=appeal, after={"ruling": ruling})
+        now = timezone.now()
+        # An appeal already decided is refused by the move's own message ("already_decided"); the ruling is
+        # stored by the machine (reason_field), and the event records only the ruling, as it always has.
+        transition(appeal, to=Appeal.Status.GRANTED if grant else Appeal.Status.REFUSED,
+                   move="grant" if grant else "refuse", actor=actor, reason=ruling, now=now,
+                   changes={"decided_by": actor, "decided_at": now}, before=_NOTHING, after={"ruling": ruling})
         if grant:
             breach = Breach.objects.select_for_update().get(pk=appeal.breach_id)
-            _close(breach, status=BreachStatus.REVOKED, actor=actor, note=ruling, action="breach.revoke")
+            _close(breach, to=BreachStatus.REVOKED, actor=actor, note=ruling, now=now)
     return appeal
 
 
@@ -231,13 +237,11 @@ def repair_decide(*, actor: User, repair: RepairRequest, approve: bool, ruling: 
         raise ValidationError({"ruling": [_("Write the ruling.")]})
     with transaction.atomic():
         repair = RepairRequest.objects.select_for_update().get(pk=repair.pk)
-        if repair.status != RepairRequest.Status.OPEN:
-            raise ValidationError(_("This request has already been decided."), code="already_decided")
-        repair.status = RepairRequest.Status.APPROVED if approve else RepairRequest.Status.REFUSED
-        repair.ruling, repair.decided_by, repair.decided_at = ruling, actor, timezone.now()
-        repair.save(update_fields=["status", "ruling", "decided_by", "decided_at"])
-        audit_record(actor=actor, action=f"repair.{repair.status}", obj=repair, after={"ruling": ruling})
+        now = timezone.now()
+        transition(repair, to=RepairRequest.Status.APPROVED if approve else RepairRequest.Status.REFUSED,
+                   move="approve" if approve else "refuse", actor=actor, reason=ruling, now=now,
+                   changes={"decided_by": actor, "decided_at": now}, before=_NOTHING, after={"ruling": ruling})
         if approve:
             breach = Breach.objects.select_for_update().get(pk=repair.breach_id)
-            _close(breach, status=BreachStatus.REPAIRED, actor=actor, note=ruling, action="breach.repair")
+            _close(breach, to=BreachStatus.REPAIRED, actor=actor, note=ruling, now=now)
     return repair

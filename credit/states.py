@@ -24,8 +24,10 @@ BREACH = Machine(
     description="A breach recorded against an agency (points, perhaps a ban) and how it stops counting.",
     moves=(
         # by the ruling that grants an appeal, or approves a repair request (the ruling is the note)
-        Move("revoke", BreachStatus.ACTIVE, BreachStatus.REVOKED, REGULATOR, reason_required=True),
-        Move("repair", BreachStatus.ACTIVE, BreachStatus.REPAIRED, REGULATOR, reason_required=True),
+        # An appeal and a repair request may both be open on one breach: whichever is decided second
+        # still closes it its own way (a granted appeal revokes a repaired breach, and the reverse).
+        Move("revoke", {BreachStatus.ACTIVE, BreachStatus.REPAIRED}, BreachStatus.REVOKED, REGULATOR, reason_required=True),
+        Move("repair", {BreachStatus.ACTIVE, BreachStatus.REVOKED}, BreachStatus.REPAIRED, REGULATOR, reason_required=True),
     ),
 )
 

@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 
 from market.accounts import permissions
 from market.core.audit import audit_record, snapshot
+from market.core.statemachine import transition
 from market.accounts.models import Membership, Organization, Region, User
 from market.core.uscc import normalize, validate_uscc
 
 ORG_FIELDS = ("kind", "name", "uscc", "region_id", "address", "legal_representative", "contact_name",
               "contact_phone", "contact_email", "status", "status_comment")
+VERIFY_FIELDS = ("status", "status_comment")
 REGULATORS_GROUP = "Regulators"
 
 
@@ -103,13 +105,12 @@ def organization_verify(*, actor: User, organization: Organization, approve: boo
         raise ValidationError({"comment": [_("Give the reason for the rejection.")]})
     with transaction.atomic():
         org = Organization.objects.select_for_update().get(pk=organization.pk)
-        before = snapshot(org, ("status", "status_comment"))
-        org.status = Organization.Status.VERIFIED if approve else Organization.Status.REJECTED
-        org.status_comment = comment
-        org.verified_at = timezone.now() if approve else None
-        org.save(update_fields=["status", "status_comment", "verified_at"])
-        audit_record(actor=actor, action="organization.verify" if approve else "organization.reject", obj=org,
-                     before=before, after=snapshot(org, ("status", "status_comment")))
+        now = timezone.now()
+        # market.accounts.states.ORGANIZATION: the comment is always stored (an approval clears an old one).
+        transition(org, to=Organization.Status.VERIFIED if approve else Organization.Status.REJECTED, actor=actor,
+                   reason=comment, now=now, changes={"status_comment": comment, "verified_at": now if approve else None},
+                   audit_action="organization.verify" if approve else "organization.reject",
+                   before=lambda o: snapshot(o, VERIFY_FIELDS), after=lambda o: snapshot(o, VERIFY_FIELDS))
     return org
 
 

@@ -24,8 +24,9 @@ ORGANIZATION = Machine(
     reason_missing=gettext_lazy("Give the reason for the rejection."),
     description="An organization's verification by a regulator.",
     moves=(
-        Move("verify", {O.PENDING, O.REJECTED}, O.VERIFIED, REGULATOR | SYSTEM),
-        Move("reject", {O.PENDING, O.VERIFIED}, O.REJECTED, REGULATOR, reason_required=True),
+        # A decision may be taken again (a second click on the same decision changes nothing but the comment).
+        Move("verify", {O.PENDING, O.REJECTED, O.VERIFIED}, O.VERIFIED, REGULATOR | SYSTEM),
+        Move("reject", {O.PENDING, O.VERIFIED, O.REJECTED}, O.REJECTED, REGULATOR, reason_required=True),
     ),
 )
 

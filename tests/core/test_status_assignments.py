@@ -43,10 +43,6 @@ ALLOWED: dict[str, str] = {
     # invitation_accept / invitation_revoke / the pending one a new invitation replaces (a bulk update
     # today, unaudited): transition(invitation, to=accepted|revoked) on agencies.states.INVITATION.
     "agencies/services/staff.py": "INVITATION",
-    # _close (breach revoked / repaired), appeal_decide, repair_decide: credit.states BREACH, APPEAL, REPAIR.
-    "credit/services.py": "BREACH, APPEAL, REPAIR",
-    # organization_verify: transition(org, to=verified|rejected) on market.accounts.states.ORGANIZATION.
-    "market/accounts/services.py": "ORGANIZATION",
     # contract_transition / delivery_transition / extension_transition / evaluation_transition:
     # market.contracts.states CONTRACT, DELIVERY, EXTENSION, EVALUATION (same audit actions).
     "market/contracts/services/contracts.py": "CONTRACT",
@@ -145,6 +141,7 @@ def test_only_the_state_machine_writes_a_status():
     assert converted == [], f"no status write left in {converted}: take them off ALLOWED"
 
 
-@pytest.mark.parametrize("rel", ["bids/services.py", "supervision/services.py", "market/requests/services.py"])
+@pytest.mark.parametrize("rel", ["bids/services.py", "supervision/services.py", "market/requests/services.py",
+                                 "credit/services.py", "market/accounts/services.py"])
 def test_the_converted_services_write_no_status(rel):
     assert status_writes((ROOT / rel).read_text(encoding="utf-8"), _status_fields()) == []
