@@ -19,7 +19,8 @@ from market.accounts.models import Organization, User
 from market.calendar.workdays import period_end
 from market.core.audit import audit_record, snapshot
 
-from ..models import LIVE_STATUSES, Agency, AgencyStatus, LicenceFile, PublicityObjection
+from .. import states
+from ..models import LIVE_STATUSES, Agency, AgencyStatus, PublicityObjection
 from ..permissions import require_good_standing
 from ..signals import agency_status_changed
 
@@ -39,33 +40,10 @@ class Move:
     guards: tuple[Callable[[Agency, dt.datetime], str | None], ...] = ()
 
 
-def _guard_complete(agency: Agency, now: dt.datetime) -> str | None:
-    org = agency.organization
-    missing = []
-    if not org.legal_representative.strip():
-        missing.append(_("the legal representative"))
-    if not (org.contact_name.strip() and org.contact_phone.strip()):
-        missing.append(_("a contact person and phone"))
-    if not agency.licence_files.filter(kind=LicenceFile.Kind.BUSINESS_LICENCE).exists():
-        missing.append(_("the business licence"))
-    if not agency.offered_items.exists():
-        missing.append(_("at least one service item offered"))
-    if missing:
-        return _("The registration is incomplete: add %(missing)s.") % {"missing": "、".join(str(m) for m in missing)}
-    return None
-
-
-def _guard_publicity_over(agency: Agency, now: dt.datetime) -> str | None:
-    if agency.publicity_ends_at is None or now < agency.publicity_ends_at:
-        ends = timezone.localtime(agency.publicity_ends_at).strftime("%Y-%m-%d %H:%M") if agency.publicity_ends_at else "—"
-        return _("The publicity period has not ended yet (it ends %(ends)s).") % {"ends": ends}
-    return None
-
-
-def _guard_no_open_objection(agency: Agency, now: dt.datetime) -> str | None:
-    if agency.objections.filter(status=PublicityObjection.Status.OPEN).exists():
-        return _("An objection to this registration is open: a regulator must rule on it first.")
-    return None
+# The guards are the state table's (agencies/states.py): one text of each rule.
+_guard_complete = states.complete
+_guard_publicity_over = states.publicity_over
+_guard_no_open_objection = states.no_open_objection
 
 
 def _guard_objection_upheld(agency: Agency, now: dt.datetime) -> str | None:
